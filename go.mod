@@ -1,0 +1,3 @@
+module github.com/otel-runway/runway
+
+go 1.26.8
