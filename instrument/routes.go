@@ -128,7 +128,7 @@ type routeTable struct {
 	byName atomic.Pointer[map[string]*route]
 	all    atomic.Pointer[[]*route]
 	mu     sync.Mutex
-	other     *route // UnmatchedRoute, or the only route when routes are off
+	other  *route // UnmatchedRoute, or the only route when routes are off
 	// collectMu serialises collections, which fill the statusCounts.opts
 	// caches.
 	collectMu sync.Mutex
