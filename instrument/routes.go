@@ -49,7 +49,7 @@ func newGroupMatcher(g RouteGroup, rt *route) groupMatcher {
 	m := groupMatcher{route: rt}
 	if rest, ok := strings.CutPrefix(g.Pattern, "^"); ok {
 		if re, err := regexp.Compile(rest); err == nil {
-			if lit, complete := re.LiteralPrefix(); complete && lit == rest {
+			if lit, complete := re.LiteralPrefix(); complete {
 				m.prefix, m.isPrefix = lit, true
 				return m
 			}
