@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/otel-runway/runway/instrument"
 )
 
 // The OpenTelemetry environment variables read by [New]. Unset and empty
@@ -48,17 +50,18 @@ type config struct {
 	errs   []error
 
 	// Set by options; zero means "not set in code".
-	serviceName   string
-	instanceID    string
-	attrs         []attribute.KeyValue
-	codeExporters bool
-	prometheus    bool
-	otlp          bool
-	endpoint      string
-	interval      time.Duration
-	timeout       time.Duration
-	metricsAddr   string
-	registry      *prometheus.Registry
+	serviceName    string
+	instanceID     string
+	attrs          []attribute.KeyValue
+	codeExporters  bool
+	prometheus     bool
+	otlp           bool
+	endpoint       string
+	interval       time.Duration
+	timeout        time.Duration
+	metricsAddr    string
+	registry       *prometheus.Registry
+	instrumentOpts []instrument.Option
 
 	// Resolved by newConfig.
 	target   otlpTarget

@@ -50,6 +50,11 @@ func New(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newExporter(ctx, c)
+}
+
+// newExporter builds an Exporter from a resolved configuration.
+func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 	res, err := newResource(ctx, c)
 	if err != nil {
 		return nil, err

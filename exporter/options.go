@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/otel-runway/runway/instrument"
 )
 
 // Option configures [New] and [Setup]. An option given in code always wins
@@ -191,4 +193,16 @@ func WithPrometheusRegistry(reg *prometheus.Registry) Option {
 // the process environment.
 func withEnv(lookup func(string) (string, bool)) Option {
 	return optionFunc(func(c *config) { c.lookup = lookup })
+}
+
+// WithInstrumentOptions passes options to the runway middleware that
+// [Setup] builds (route groups, excluded paths, buckets, ...). [Setup] always
+// adds instrument.WithMeterProvider with this exporter's MeterProvider, after
+// these, so that one wins. [New] ignores this option.
+//
+// Default: none, the middleware's own defaults.
+func WithInstrumentOptions(opts ...instrument.Option) Option {
+	return optionFunc(func(c *config) {
+		c.instrumentOpts = append(c.instrumentOpts, opts...)
+	})
 }
