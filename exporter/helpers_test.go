@@ -205,4 +205,3 @@ func (r *receiver) resourceAttr(key string) string {
 	}
 	return ""
 }
-
