@@ -269,11 +269,14 @@ func TestOptionErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("nil option is ignored", func(t *testing.T) {
-		e, err := New(context.Background(), noEnv, nil)
+	t.Run("nil option and empty metrics address are ignored", func(t *testing.T) {
+		e, err := New(context.Background(), noEnv, nil, WithMetricsAddr(""))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = e.Shutdown(context.Background())
+		defer e.Shutdown(context.Background())
+		if e.MetricsAddr() != "" {
+			t.Errorf("MetricsAddr() = %q, want no listener", e.MetricsAddr())
+		}
 	})
 }

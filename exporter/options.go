@@ -154,11 +154,16 @@ func WithExportTimeout(d time.Duration) Option {
 // read, write and idle timeouts, and is closed by [Exporter.Shutdown]. With
 // [Setup], /metrics is then not mounted on the application.
 //
-// Default: no separate listener. It requires the Prometheus exporter; a
+// Default: no separate listener; an empty addr keeps that default, so a
+// flag can be passed through as is. It requires the Prometheus exporter; a
 // malformed address, or the Prometheus exporter being disabled, is a
 // construction error.
 func WithMetricsAddr(addr string) Option {
 	return optionFunc(func(c *config) {
+		if addr == "" {
+			c.metricsAddr = ""
+			return
+		}
 		_, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			c.invalid("WithMetricsAddr", "%v", err)
