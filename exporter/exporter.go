@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otel-runway/runway/instrument"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
@@ -35,6 +36,10 @@ type Exporter struct {
 	listener   net.Listener
 	serverDone chan struct{}
 
+	// instrumentOpts are the middleware options of WithInstrumentOptions,
+	// used by Handler.
+	instrumentOpts []instrument.Option
+
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -60,7 +65,7 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 		return nil, err
 	}
 
-	e := &Exporter{}
+	e := &Exporter{instrumentOpts: c.instrumentOpts}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 
 	// Bind first: it is the step most likely to fail, and it has nothing
