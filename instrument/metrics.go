@@ -16,6 +16,13 @@ const (
 	InFlightByRouteName = "runway.requests.in_flight_by_route"
 	RequestsName        = "runway.requests"
 	DurationName        = "runway.request.duration"
+	// StreamsInFlightName counts long-lived streams (server-sent events,
+	// WebSockets and other hijacked connections, streaming RPCs), which are
+	// kept out of InFlightName: an Int64ObservableUpDownCounter with unit
+	// "{stream}" and description StreamsInFlightDescription.
+	StreamsInFlightName        = "runway.streams.in_flight"
+	StreamsInFlightDescription = "Long-lived streams in flight (server-sent events, WebSockets, streaming RPCs), kept out of runway.requests.in_flight."
+	streamUnit                 = "{stream}"
 
 	requestUnit  = "{request}"
 	durationUnit = "s"
