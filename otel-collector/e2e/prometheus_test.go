@@ -257,6 +257,18 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 		})
 	}
 
+	t.Run("docs/autoscaling.md shows these queries", func(t *testing.T) {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "autoscaling.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{trigger.Metadata["query"], cases[1].query, "metricType: " + trigger.MetricType} {
+			if !strings.Contains(string(doc), q) {
+				t.Errorf("docs/autoscaling.md does not show %q", q)
+			}
+		}
+	})
+
 	t.Run("per-pod average is 5", func(t *testing.T) {
 		if got := prom.scalar(t, "avg(runway_requests_in_flight"+sel+")"); got != avg {
 			t.Errorf("avg = %v, want %v", got, avg)
