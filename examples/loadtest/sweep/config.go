@@ -72,7 +72,7 @@ type Config struct {
 type Progress struct {
 	// Level is the 1-based index of the running level among Levels.
 	Level, Levels int
-	Concurrency  int
+	Concurrency   int
 	// Phase is "warm-up", "measure", "recheck" or "done".
 	Phase string
 	// LevelElapsed is the time spent in the running level, warm-up included.
