@@ -171,9 +171,11 @@ func TestManifests(t *testing.T) {
 	})
 	t.Run("errors", func(t *testing.T) {
 		for name, f := range map[string]func() ([]byte, error){
-			"no deployment":     func() ([]byte, error) { return KEDAManifest(rec, KEDAOptions{}) },
-			"scale from zero":   func() ([]byte, error) { return HPAManifest(rec, HPAOptions{Deployment: "a", MinReplicas: -1}) },
-			"max below min":     func() ([]byte, error) { return KEDAManifest(rec, KEDAOptions{Deployment: "a", MinReplicas: 5, MaxReplicas: 2}) },
+			"no deployment":   func() ([]byte, error) { return KEDAManifest(rec, KEDAOptions{}) },
+			"scale from zero": func() ([]byte, error) { return HPAManifest(rec, HPAOptions{Deployment: "a", MinReplicas: -1}) },
+			"max below min": func() ([]byte, error) {
+				return KEDAManifest(rec, KEDAOptions{Deployment: "a", MinReplicas: 5, MaxReplicas: 2})
+			},
 			"threshold below 1": func() ([]byte, error) { return HPAManifest(Recommendation{}, HPAOptions{Deployment: "a"}) },
 		} {
 			t.Run(name, func(t *testing.T) {
