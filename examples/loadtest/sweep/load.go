@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -139,11 +140,13 @@ func (l *loader) runLevel(ctx context.Context, idx int, concurrency int, phase s
 
 	if cfg.MetricsURL != "" {
 		wg.Go(func() {
-			if !sleepUntil(runCtx, measureStart) {
+			// Scrapes are spaced by a random 0.5–1.5 × ScrapeInterval,
+			// starting at a random offset: closed-loop workers on a fixed
+			// service time move in step, and samples at a fixed period would
+			// keep landing in the same gap between two requests.
+			if !sleepUntil(runCtx, measureStart.Add(jitter(cfg.ScrapeInterval))) {
 				return
 			}
-			tick := time.NewTicker(cfg.ScrapeInterval)
-			defer tick.Stop()
 			for {
 				v, err := scrapeInFlight(runCtx, l.client, cfg.MetricsURL)
 				if runCtx.Err() != nil {
@@ -156,10 +159,8 @@ func (l *loader) runLevel(ctx context.Context, idx int, concurrency int, phase s
 					stats.inflight = append(stats.inflight, v)
 				}
 				mu.Unlock()
-				select {
-				case <-runCtx.Done():
+				if !sleepUntil(runCtx, time.Now().Add(jitter(cfg.ScrapeInterval))) {
 					return
-				case <-tick.C:
 				}
 			}
 		})
@@ -200,6 +201,11 @@ func (l *loader) runLevel(ctx context.Context, idx int, concurrency int, phase s
 	}
 	report("done")
 	return stats.level(), nil
+}
+
+// jitter returns a random duration between d/2 and 3d/2.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d+1)
 }
 
 // sleepUntil waits until t or until ctx ends; it reports whether t was reached.
