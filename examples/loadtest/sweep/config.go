@@ -54,8 +54,10 @@ type Config struct {
 	// MetricsURL is the target's Prometheus endpoint. When set, it is scraped
 	// during each measured step to read runway_requests_in_flight. Optional.
 	MetricsURL string
-	// ScrapeInterval is the time between scrapes of MetricsURL. Default
-	// StepDuration/20, between 50 ms and 500 ms.
+	// ScrapeInterval is the mean time between scrapes of MetricsURL (each
+	// gap is drawn between half and one and a half of it). Default
+	// StepDuration/40, between 10 ms and 250 ms: about 40 samples a level,
+	// so one sample caught between two requests moves the mean by 2.5 %.
 	ScrapeInterval time.Duration
 
 	// Client sends the requests. Default: a keep-alive client sized for the
@@ -114,7 +116,7 @@ func (c Config) withDefaults() Config {
 		c.Windows = 10
 	}
 	if c.ScrapeInterval == 0 {
-		c.ScrapeInterval = min(max(c.StepDuration/20, 50*time.Millisecond), 500*time.Millisecond)
+		c.ScrapeInterval = min(max(c.StepDuration/40, 10*time.Millisecond), 250*time.Millisecond)
 	}
 	if c.ProgressInterval == 0 {
 		c.ProgressInterval = 200 * time.Millisecond
