@@ -24,6 +24,9 @@ type Level struct {
 	Errors int `json:"errors"`
 	// Timeouts counts requests that exceeded the request timeout.
 	Timeouts int `json:"timeouts"`
+	// Cut counts requests still running when the step ended; they are
+	// abandoned and counted nowhere else (at most one per worker).
+	Cut int `json:"cut"`
 	// ErrorKinds breaks Errors and Timeouts down ("status_503", "transport", "timeout").
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 
@@ -80,6 +83,7 @@ type levelStats struct {
 	allTime     time.Duration // summed time of every counted request
 	inflight    []float64
 	scrapeErrs  int
+	cut         int
 }
 
 func newLevelStats(concurrency int, step time.Duration, windows int) *levelStats {
@@ -125,6 +129,7 @@ func (s *levelStats) level() Level {
 		Timeouts:         s.timeouts,
 		RawThroughputRPS: float64(s.ok) / secs,
 		ScrapeErrors:     s.scrapeErrs,
+		Cut:              s.cut,
 	}
 	if len(s.kinds) > 0 {
 		l.ErrorKinds = s.kinds

@@ -125,7 +125,11 @@ func (l *loader) runLevel(ctx context.Context, idx int, concurrency int, phase s
 				kind := l.do(runCtx)
 				t1 := time.Now()
 				if t1.After(measureEnd) || runCtx.Err() != nil {
-					return // cut by the end of the step: not a measurement
+					// Still running when the step ended: cut, not a failure.
+					mu.Lock()
+					stats.cut++
+					mu.Unlock()
+					return
 				}
 				l.done.Add(1)
 				if t1.Before(measureStart) {

@@ -78,6 +78,9 @@ func TestSweepGroundTruth(t *testing.T) {
 				if l.Errors+l.Timeouts > 0 {
 					t.Errorf("level %d: %d errors, %d timeouts", l.Concurrency, l.Errors, l.Timeouts)
 				}
+				if l.Cut > l.Concurrency {
+					t.Errorf("level %d: %d requests cut at the step end, at most one per worker", l.Concurrency, l.Cut)
+				}
 				if l.ServerInFlight == nil || l.ServerSamples == 0 {
 					t.Errorf("level %d: no server in-flight samples", l.Concurrency)
 				}
