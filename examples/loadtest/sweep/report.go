@@ -47,7 +47,10 @@ func WriteTable(w io.Writer, r *Result) error {
 		if l.Concurrency == r.Analysis.SeedSaturation {
 			notes = append(notes, "← p95 ≥ 2× baseline")
 		}
-		if !l.LittleOK {
+		switch {
+		case !l.LittleOK && l.StalledWindows > 0:
+			notes = append(notes, fmt.Sprintf("λ·W ≠ %d: the step stalled", l.Concurrency))
+		case !l.LittleOK:
 			notes = append(notes, fmt.Sprintf("λ·W ≠ %d: client-bound", l.Concurrency))
 		}
 		if l.ServerAgrees != nil && !*l.ServerAgrees {
