@@ -1,0 +1,179 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func startDemo(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
+}
+
+func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	var sum float64
+	for _, m := range fams[name].GetMetric() {
+		ok := true
+		for k, v := range labels {
+			found := false
+			for _, l := range m.GetLabel() {
+				found = found || (l.GetName() == k && l.GetValue() == v)
+			}
+			ok = ok && found
+		}
+		if ok {
+			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+func TestRoutes(t *testing.T) {
+	h := Routes()
+	for _, tc := range []struct {
+		target string
+		status int
+	}{
+		{"/work?ms=1", 200},
+		{"/work?ms=1&mode=cpu", 200},
+		{"/work?ms=0.5&mode=io", 200},
+		{"/work?mode=gpu", 400},
+		{"/work?ms=-1", 400},
+		{"/work?ms=NaN", 400},
+		{"/work?ms=1e9", 400},
+		{"/api/infer?ms=1", 200},
+		{"/api/embed?ms=1", 200},
+		{"/healthz", 200},
+		{"/nope", 404},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", tc.target, nil))
+			if rec.Code != tc.status {
+				t.Errorf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+		})
+	}
+}
+
+func TestCPUWorkTakesItsTime(t *testing.T) {
+	start := time.Now()
+	if err := Do(context.Background(), Work{Mode: "cpu", Time: 30 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 15*time.Millisecond {
+		t.Errorf("30 ms of cpu work took %v", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Do(ctx, Work{Mode: "cpu", Time: time.Minute}); err == nil {
+		t.Error("cancelled cpu work did not stop")
+	}
+}
+
+// TestDemoInFlightByRoute holds requests on the inference route of a real
+// demo server and reads them on its /metrics.
+func TestDemoInFlightByRoute(t *testing.T) {
+	s := startDemo(t, Config{})
+	const n = 4
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(s.URL + "/api/infer?ms=1500")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var fams map[string]*dto.MetricFamily
+	for {
+		fams = scrape(t, s.MetricsURL)
+		if value(fams, "runway_requests_in_flight", nil) == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := value(fams, "runway_requests_in_flight", nil); got != n {
+		t.Fatalf("in flight = %v, want %d", got, n)
+	}
+	if got := value(fams, "runway_requests_in_flight_by_route", map[string]string{"http_route": "inference"}); got != n {
+		t.Errorf("in flight for inference = %v, want %d", got, n)
+	}
+	wg.Wait()
+	fams = scrape(t, s.MetricsURL)
+	if got := value(fams, "runway_requests_in_flight", nil); got != 0 {
+		t.Errorf("in flight after = %v", got)
+	}
+	if got := value(fams, "runway_requests_total", map[string]string{"http_route": "inference", "http_response_status_code": "200"}); got != n {
+		t.Errorf("requests for inference = %v, want %d", got, n)
+	}
+	if got := value(fams, "target_info", map[string]string{"service_name": "runway-demo"}); got != 1 {
+		t.Errorf("target_info{service_name=runway-demo} missing")
+	}
+}
+
+func TestDemoSeparateMetricsListener(t *testing.T) {
+	s := startDemo(t, Config{MetricsAddr: "127.0.0.1:0", ServiceName: "demo-test", InstanceID: "pod-a"})
+	if s.MetricsURL == s.URL+"/metrics" {
+		t.Fatalf("metrics URL %s is on the app", s.MetricsURL)
+	}
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("app /metrics = %d with a separate listener, want 404", resp.StatusCode)
+	}
+	resp, err = http.Get(s.URL + "/work?ms=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	fams := scrape(t, s.MetricsURL)
+	if got := value(fams, "runway_requests_total", map[string]string{"http_route": "_OTHER", "http_request_method": "GET"}); got != 1 {
+		t.Errorf("requests = %v, want 1 (the app's /metrics 404 is not measured)", got)
+	}
+	if got := value(fams, "target_info", map[string]string{"service_name": "demo-test", "service_instance_id": "pod-a"}); got != 1 {
+		t.Error("target_info does not carry the configured identity")
+	}
+}

@@ -1,0 +1,120 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/otel-runway/runway/exporter"
+	"github.com/otel-runway/runway/instrument"
+)
+
+// Config configures the demo server. The zero value serves on a free
+// loopback port with /metrics on the application's own port.
+type Config struct {
+	// Addr is the application's listen address; default 127.0.0.1:0.
+	Addr string
+	// MetricsAddr, when set, serves /metrics on its own listener instead of
+	// on the application's port.
+	MetricsAddr string
+	// OTLPEndpoint, when set, also pushes the metrics over OTLP/gRPC to
+	// this endpoint (host:port is plaintext).
+	OTLPEndpoint string
+	// Interval is the OTLP push interval; zero keeps the exporter's default.
+	Interval time.Duration
+	// ServiceName and InstanceID set service.name and service.instance.id;
+	// empty keeps the exporter's defaults (environment, then "runway-demo"
+	// and hostname-pid).
+	ServiceName, InstanceID string
+	// Options are passed on to the exporter, after those above.
+	Options []exporter.Option
+}
+
+// Server is a running demo server.
+type Server struct {
+	// URL is the application's base URL, such as http://127.0.0.1:8000.
+	URL string
+	// MetricsURL is the URL of the Prometheus metrics endpoint.
+	MetricsURL string
+
+	srv      *http.Server
+	served   chan error
+	shutdown func(context.Context) error
+}
+
+// Start builds the instrumented demo, binds its listeners and serves in the
+// background. It returns once the server accepts connections.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	serviceName := cfg.ServiceName
+	if serviceName == "" {
+		serviceName = "runway-demo"
+	}
+	opts := []exporter.Option{
+		exporter.WithServiceName(serviceName),
+		exporter.WithInstrumentOptions(instrument.WithRouteGroups(RouteGroups()...)),
+		exporter.WithPrometheus(),
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, exporter.WithServiceInstanceID(cfg.InstanceID))
+	}
+	if cfg.MetricsAddr != "" {
+		opts = append(opts, exporter.WithMetricsAddr(cfg.MetricsAddr))
+	}
+	if cfg.OTLPEndpoint != "" {
+		opts = append(opts, exporter.WithOTLP(cfg.OTLPEndpoint))
+	}
+	if cfg.Interval > 0 {
+		opts = append(opts, exporter.WithExportInterval(cfg.Interval))
+	}
+	opts = append(opts, cfg.Options...)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("demo: listen on %s: %w", addr, err)
+	}
+	exp, err := exporter.New(ctx, opts...)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	handler, err := exp.Handler(Routes())
+	if err != nil {
+		ln.Close()
+		return nil, errors.Join(err, exp.Shutdown(ctx))
+	}
+	s := &Server{
+		URL:      "http://" + ln.Addr().String(),
+		served:   make(chan error, 1),
+		shutdown: exp.Shutdown,
+		srv: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+		},
+	}
+	s.MetricsURL = s.URL + "/metrics"
+	if a := exp.MetricsAddr(); a != "" {
+		s.MetricsURL = "http://" + a + "/metrics"
+	}
+	go func() { s.served <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Shutdown stops accepting requests, waits for those in flight to finish
+// (until ctx is done), then flushes and stops the exporter, so the last
+// numbers are pushed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if serveErr := <-s.served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return errors.Join(err, s.shutdown(ctx))
+}

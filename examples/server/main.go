@@ -1,0 +1,59 @@
+// Command server is runway's demo: an HTTP server with io- and cpu-bound
+// routes, instrumented with runway and exporting its metrics to
+// Prometheus (/metrics) and, optionally, over OTLP to a collector.
+//
+//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s]
+//
+// Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
+// "inference" and "embedding"), /healthz, and /metrics unless
+// -metrics-addr serves it on its own listener. SIGINT or SIGTERM shuts down
+// gracefully: requests in flight finish, then the exporter flushes.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/otel-runway/runway/examples/internal/demo"
+)
+
+func main() {
+	var cfg demo.Config
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8000", "application listen address")
+	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address instead of on the application's")
+	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "also push metrics over OTLP/gRPC (plaintext) to this host:port")
+	flag.DurationVar(&cfg.Interval, "interval", 0, "OTLP push interval (default 5s, or OTEL_METRIC_EXPORT_INTERVAL)")
+	flag.StringVar(&cfg.ServiceName, "service-name", "", "service.name (default runway-demo, or OTEL_SERVICE_NAME)")
+	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
+	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := demo.Start(ctx, cfg)
+	if err != nil {
+		log.Fatalf("server: %v", err)
+	}
+	log.Printf("serving %s (try %s/work?ms=100&mode=cpu); metrics at %s", srv.URL, srv.URL, srv.MetricsURL)
+	if cfg.OTLPEndpoint != "" {
+		log.Printf("pushing OTLP to %s", cfg.OTLPEndpoint)
+	}
+	<-ctx.Done()
+	stop()
+	log.Printf("shutting down: draining requests in flight, flushing metrics")
+	sctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Fatalf("server: shutdown: %v", err)
+	}
+}

@@ -1,0 +1,20 @@
+package exporter
+
+import "errors"
+
+// Sentinel errors returned (wrapped with %w) by [New], [Setup] and
+// [Exporter.Shutdown]. Test for them with [errors.Is]; the wrapping message
+// names the offending option or environment variable.
+var (
+	// ErrInvalidOption reports an option given in code with a value that
+	// cannot be used, such as a negative interval or an empty service name.
+	ErrInvalidOption = errors.New("exporter: invalid option")
+
+	// ErrInvalidEnv reports an OTEL_* environment variable whose value
+	// cannot be used. Unset and empty variables are never an error.
+	ErrInvalidEnv = errors.New("exporter: invalid environment variable")
+
+	// ErrListen reports that the separate metrics listener (see
+	// [WithMetricsAddr]) could not be bound.
+	ErrListen = errors.New("exporter: metrics listener")
+)

@@ -1,0 +1,248 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/otel-runway/runway/instrument"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	promexporter "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// MetricsPath is the path on which the Prometheus metrics are served, on the
+// application by [Setup] and on the separate listener of [WithMetricsAddr].
+const MetricsPath = "/metrics"
+
+// Exporter owns an SDK MeterProvider and the readers that get its metrics
+// out: Prometheus pull, OTLP/gRPC push, or both. Create it with [New] and
+// stop it with [Exporter.Shutdown].
+type Exporter struct {
+	provider *sdkmetric.MeterProvider
+	metrics  http.Handler // nil when Prometheus is disabled
+
+	server     *http.Server // nil without WithMetricsAddr
+	listener   net.Listener
+	serverDone chan struct{}
+
+	// instrumentOpts are the middleware options of WithInstrumentOptions,
+	// used by Handler.
+	instrumentOpts []instrument.Option
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New builds an [Exporter] from opts, the OTEL_* environment variables
+// (options win) and the defaults; see the package documentation for the
+// full list. It returns an error wrapping [ErrInvalidOption] or
+// [ErrInvalidEnv] naming every bad option or variable, or [ErrListen] if the
+// separate metrics listener cannot be bound. New does not wait for an OTLP
+// collector: one that is down or not yet started is not an error.
+func New(ctx context.Context, opts ...Option) (*Exporter, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newExporter(ctx, c)
+}
+
+// newExporter builds an Exporter from a resolved configuration.
+func newExporter(ctx context.Context, c *config) (*Exporter, error) {
+	res, err := newResource(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+
+	e := &Exporter{instrumentOpts: c.instrumentOpts}
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+
+	// Bind first: it is the step most likely to fail, and it has nothing
+	// to undo.
+	if c.metricsAddr != "" {
+		ln, err := net.Listen("tcp", c.metricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: WithMetricsAddr(%q): %w", ErrListen, c.metricsAddr, err)
+		}
+		e.listener = ln
+	}
+
+	var otlpExp *otlpmetricgrpc.Exporter
+	if c.otlp {
+		otlpExp, err = otlpmetricgrpc.New(ctx, otlpOptions(c)...)
+		if err != nil {
+			e.closeListener()
+			return nil, fmt.Errorf("exporter: otlp: %w", err)
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(otlpExp,
+			sdkmetric.WithInterval(c.interval),
+			sdkmetric.WithTimeout(c.timeout),
+		)))
+	}
+
+	if c.prometheus {
+		reg := c.registry
+		if reg == nil {
+			reg = prometheus.NewRegistry()
+		}
+		reader, err := promexporter.New(promexporter.WithRegisterer(reg))
+		if err != nil {
+			e.closeListener()
+			if otlpExp != nil {
+				_ = otlpExp.Shutdown(ctx)
+			}
+			return nil, fmt.Errorf("exporter: prometheus: %w", err)
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(reader))
+		e.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorLog:      otelErrorLog{},
+			ErrorHandling: promhttp.ContinueOnError,
+		})
+	}
+
+	e.provider = sdkmetric.NewMeterProvider(mpOpts...)
+	if e.listener != nil {
+		e.serve()
+	}
+	return e, nil
+}
+
+// otlpOptions configures the OTLP/gRPC exporter so that it never blocks the
+// application and reconnects quickly to a collector that starts late.
+func otlpOptions(c *config) []otlpmetricgrpc.Option {
+	var opts []otlpmetricgrpc.Option
+	if c.target.tls {
+		// An https URL turns transport security on even if
+		// OTEL_EXPORTER_OTLP_INSECURE says otherwise; a CA from
+		// OTEL_EXPORTER_OTLP_CERTIFICATE still applies.
+		opts = append(opts, otlpmetricgrpc.WithEndpointURL("https://"+c.target.hostPort))
+	} else {
+		opts = append(opts,
+			otlpmetricgrpc.WithEndpoint(c.target.hostPort),
+			otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
+	}
+
+	// gRPC's reconnect backoff grows to 120 s by default: a collector that
+	// comes up after the application would see nothing for minutes. Keep
+	// the longest wait between connection attempts at half an interval
+	// (jitter adds up to 20 %), so data flows within two intervals.
+	maxDelay := max(c.interval/2, 10*time.Millisecond)
+	connect := grpc.ConnectParams{
+		Backoff: backoff.Config{
+			BaseDelay:  min(time.Second, maxDelay),
+			Multiplier: backoff.DefaultConfig.Multiplier,
+			Jitter:     backoff.DefaultConfig.Jitter,
+			MaxDelay:   maxDelay,
+		},
+		MinConnectTimeout: max(c.interval, time.Second),
+	}
+
+	// Retry a failed export within its own timeout only, so exports never
+	// pile up; the next interval sends the cumulative values again.
+	retry := otlpmetricgrpc.RetryConfig{
+		Enabled:         true,
+		InitialInterval: min(max(c.timeout/10, 10*time.Millisecond), time.Second),
+		MaxInterval:     max(c.timeout/2, 10*time.Millisecond),
+		MaxElapsedTime:  c.timeout,
+	}
+
+	return append(opts,
+		otlpmetricgrpc.WithTimeout(c.timeout),
+		otlpmetricgrpc.WithRetry(retry),
+		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)),
+	)
+}
+
+// serve starts the separate metrics listener. Only the exact path
+// /metrics is served.
+func (e *Exporter) serve() {
+	metrics := e.metrics
+	e.server = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != MetricsPath {
+				http.NotFound(w, r)
+				return
+			}
+			metrics.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+	}
+	e.serverDone = make(chan struct{})
+	go func() {
+		defer close(e.serverDone)
+		if err := e.server.Serve(e.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			otel.Handle(fmt.Errorf("exporter: metrics listener: %w", err))
+		}
+	}()
+}
+
+// MeterProvider returns the SDK MeterProvider to pass to instrumentation
+// (for runway's middleware, instrument.WithMeterProvider).
+func (e *Exporter) MeterProvider() *sdkmetric.MeterProvider { return e.provider }
+
+// MetricsHandler returns the handler that serves the Prometheus exposition
+// format, to mount at /metrics; nil when the Prometheus exporter is
+// disabled. Errors while gathering are sent to otel.Handle and the handler
+// serves what it could gather.
+func (e *Exporter) MetricsHandler() http.Handler { return e.metrics }
+
+// MetricsAddr returns the address the separate metrics listener is bound to
+// (with the real port when [WithMetricsAddr] was given port 0), or "" when
+// there is none.
+func (e *Exporter) MetricsAddr() string {
+	if e.listener == nil {
+		return ""
+	}
+	return e.listener.Addr().String()
+}
+
+// Shutdown flushes the OTLP exporter (a value recorded just before Shutdown
+// is sent), shuts the MeterProvider down and closes the metrics listener,
+// waiting for in-flight scrapes until ctx is done. It returns the errors of
+// all steps, joined; a collector that is down costs at most ctx's deadline.
+// Shutdown is idempotent: later calls return the first call's result.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.shutdownOnce.Do(func() {
+		var errs []error
+		if err := e.provider.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("exporter: meter provider: %w", err))
+		}
+		if e.server != nil {
+			if err := e.server.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("exporter: metrics listener: %w", err))
+				_ = e.server.Close()
+			}
+			<-e.serverDone
+		}
+		e.shutdownErr = errors.Join(errs...)
+	})
+	return e.shutdownErr
+}
+
+func (e *Exporter) closeListener() {
+	if e.listener != nil {
+		_ = e.listener.Close()
+	}
+}
+
+// otelErrorLog sends the Prometheus handler's errors to otel.Handle.
+type otelErrorLog struct{}
+
+func (otelErrorLog) Println(v ...any) {
+	otel.Handle(fmt.Errorf("exporter: serving metrics: %s", fmt.Sprint(v...)))
+}

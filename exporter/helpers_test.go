@@ -1,0 +1,207 @@
+package exporter
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel"
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	"google.golang.org/grpc"
+)
+
+// otelErrors receives what OpenTelemetry components send to otel.Handle,
+// for the test that installed a hook with hookOtelErrors.
+var otelErrors atomic.Pointer[func(error)]
+
+func TestMain(m *testing.M) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		if h := otelErrors.Load(); h != nil {
+			(*h)(err)
+		}
+	}))
+	os.Exit(m.Run())
+}
+
+// hookOtelErrors sends otel.Handle errors to fn until the test ends. Tests
+// that use it must not run in parallel.
+func hookOtelErrors(t *testing.T, fn func(error)) {
+	t.Helper()
+	otelErrors.Store(&fn)
+	t.Cleanup(func() { otelErrors.Store(nil) })
+}
+
+// mapEnv is an environment lookup backed by a map.
+func mapEnv(vars map[string]string) Option {
+	return withEnv(func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	})
+}
+
+// noEnv is an empty environment, so tests do not depend on the process's.
+var noEnv = mapEnv(nil)
+
+// scrape GETs url and parses the Prometheus text format.
+func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: status %d", url, resp.StatusCode)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape %s: parse: %v", url, err)
+	}
+	return families
+}
+
+// labels returns the labels of m as a map.
+func labels(m *dto.Metric) map[string]string {
+	out := make(map[string]string, len(m.GetLabel()))
+	for _, l := range m.GetLabel() {
+		out[l.GetName()] = l.GetValue()
+	}
+	return out
+}
+
+// findSeries returns the series of family name whose labels include want.
+func findSeries(t testing.TB, families map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+	t.Helper()
+	mf, ok := families[name]
+	if !ok {
+		t.Fatalf("no family %q in scrape (have %v)", name, familyNames(families))
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		got := labels(m)
+		for k, v := range want {
+			if got[k] != v {
+				continue next
+			}
+		}
+		return m
+	}
+	t.Fatalf("family %q has no series with labels %v", name, want)
+	return nil
+}
+
+func familyNames(families map[string]*dto.MetricFamily) []string {
+	names := make([]string, 0, len(families))
+	for n := range families {
+		names = append(names, n)
+	}
+	return names
+}
+
+// freeAddr returns a loopback address that nothing listens on right now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// eventually polls cond every 10 ms until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// receiver is an OTLP/gRPC metrics collector that keeps what it receives.
+type receiver struct {
+	colmetricpb.UnimplementedMetricsServiceServer
+	server *grpc.Server
+	addr   string
+
+	mu       sync.Mutex
+	requests []*colmetricpb.ExportMetricsServiceRequest
+}
+
+// startReceiver serves the OTLP metrics service on addr ("127.0.0.1:0" for
+// any free port) until the test ends.
+func startReceiver(t testing.TB, addr string, opts ...grpc.ServerOption) *receiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("receiver: %v", err)
+	}
+	r := &receiver{server: grpc.NewServer(opts...), addr: ln.Addr().String()}
+	colmetricpb.RegisterMetricsServiceServer(r.server, r)
+	go func() { _ = r.server.Serve(ln) }()
+	t.Cleanup(r.server.Stop)
+	return r
+}
+
+func (r *receiver) Export(_ context.Context, req *colmetricpb.ExportMetricsServiceRequest) (*colmetricpb.ExportMetricsServiceResponse, error) {
+	r.mu.Lock()
+	r.requests = append(r.requests, req)
+	r.mu.Unlock()
+	return &colmetricpb.ExportMetricsServiceResponse{}, nil
+}
+
+// exports returns the number of export requests received.
+func (r *receiver) exports() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.requests)
+}
+
+// lastSum returns the last received value of the Int64 sum named name.
+func (r *receiver) lastSum(name string) (int64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.requests) - 1; i >= 0; i-- {
+		for _, rm := range r.requests[i].GetResourceMetrics() {
+			for _, sm := range rm.GetScopeMetrics() {
+				for _, m := range sm.GetMetrics() {
+					if m.GetName() == name && len(m.GetSum().GetDataPoints()) > 0 {
+						return m.GetSum().GetDataPoints()[0].GetAsInt(), true
+					}
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// resourceAttr returns the value of a string resource attribute of the
+// first received request.
+func (r *receiver) resourceAttr(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, req := range r.requests {
+		for _, rm := range req.GetResourceMetrics() {
+			for _, kv := range rm.GetResource().GetAttributes() {
+				if kv.GetKey() == key {
+					return kv.GetValue().GetStringValue()
+				}
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,213 @@
+package exporter
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/otel-runway/runway/instrument"
+)
+
+// Option configures [New] and [Setup]. An option given in code always wins
+// over the matching OTEL_* environment variable.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// invalid records a construction error that names the option.
+func (c *config) invalid(option, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%w: %s: %s", ErrInvalidOption, option, fmt.Sprintf(format, args...)))
+}
+
+// WithServiceName sets the service.name resource attribute, which every
+// exported series carries (in target_info on a Prometheus scrape).
+//
+// Default: OTEL_SERVICE_NAME, else service.name from
+// OTEL_RESOURCE_ATTRIBUTES, else "unknown_service:" followed by the
+// executable's name. An empty name is a construction error.
+func WithServiceName(name string) Option {
+	return optionFunc(func(c *config) {
+		if name == "" {
+			c.invalid("WithServiceName", "empty service name")
+			return
+		}
+		c.serviceName = name
+	})
+}
+
+// WithServiceInstanceID sets the service.instance.id resource attribute. A
+// collector that aggregates many replicas needs it to keep them apart.
+//
+// Default: service.instance.id from OTEL_RESOURCE_ATTRIBUTES, else
+// "HOSTNAME-PID", which is unique per process and stable for its lifetime.
+// An empty ID is a construction error.
+func WithServiceInstanceID(id string) Option {
+	return optionFunc(func(c *config) {
+		if id == "" {
+			c.invalid("WithServiceInstanceID", "empty instance ID")
+			return
+		}
+		c.instanceID = id
+	})
+}
+
+// WithResourceAttributes adds attributes to the resource that describes this
+// process. They win over OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME for
+// the same key; [WithServiceName] and [WithServiceInstanceID] win over them.
+// The option may be given more than once; later values win.
+//
+// Default: none. An attribute with an empty key or no value is a
+// construction error.
+func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
+	return optionFunc(func(c *config) {
+		for _, kv := range attrs {
+			if !kv.Valid() {
+				c.invalid("WithResourceAttributes", "invalid attribute %q", string(kv.Key))
+				return
+			}
+		}
+		c.attrs = append(c.attrs, attrs...)
+	})
+}
+
+// WithPrometheus enables the Prometheus pull exporter: [Exporter.MetricsHandler]
+// serves the metrics in the Prometheus exposition format.
+//
+// Default: exporters come from OTEL_METRICS_EXPORTER, and Prometheus alone
+// when that is unset. Once [WithPrometheus] or [WithOTLP] is given, the
+// exporters are exactly those given in code and OTEL_METRICS_EXPORTER is
+// ignored.
+func WithPrometheus() Option {
+	return optionFunc(func(c *config) {
+		c.codeExporters = true
+		c.prometheus = true
+	})
+}
+
+// WithOTLP enables the OTLP/gRPC push exporter, which sends every interval
+// (see [WithExportInterval]) with cumulative temporality, so an export that
+// fails is made good by the next one.
+//
+// endpoint is "host:port" or "http://host:port" for a plaintext connection
+// (a sidecar collector), or "https://host:port" for TLS with the system's
+// root certificates (or OTEL_EXPORTER_OTLP_CERTIFICATE). The port defaults to
+// 4317. An empty endpoint takes OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else
+// OTEL_EXPORTER_OTLP_ENDPOINT, else "http://localhost:4317". A malformed
+// endpoint is a construction error; an unreachable one is not: exports are
+// retried every interval and the application never blocks on them.
+//
+// Default: see [WithPrometheus] for how the exporters are chosen.
+func WithOTLP(endpoint string) Option {
+	return optionFunc(func(c *config) {
+		c.codeExporters = true
+		c.otlp = true
+		c.endpoint = endpoint
+	})
+}
+
+// WithExportInterval sets how often the OTLP exporter pushes. It has no
+// effect on Prometheus, which is pulled.
+//
+// Default: OTEL_METRIC_EXPORT_INTERVAL, else 5 s (the SDK's own default of
+// 60 s is too slow for autoscaling). A zero or negative interval is a
+// construction error.
+func WithExportInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.invalid("WithExportInterval", "interval %v must be positive", d)
+			return
+		}
+		c.interval = d
+	})
+}
+
+// WithExportTimeout sets how long one OTLP export (retries included) may take
+// before its data is dropped; the next export carries the cumulative values
+// again. The timeout is capped at the export interval, so exports never
+// queue up behind a slow collector.
+//
+// Default: OTEL_METRIC_EXPORT_TIMEOUT, else the export interval. A zero or
+// negative timeout is a construction error.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.invalid("WithExportTimeout", "timeout %v must be positive", d)
+			return
+		}
+		c.timeout = d
+	})
+}
+
+// WithMetricsAddr serves the Prometheus metrics on a separate listener at
+// addr ("host:port"; port 0 picks a free port, see [Exporter.MetricsAddr]),
+// so a scrape is never queued behind application traffic or limits. The
+// listener is bound by [New] (a bind failure is a construction error wrapping
+// [ErrListen]), serves only the exact path /metrics (404 elsewhere) with
+// read, write and idle timeouts, and is closed by [Exporter.Shutdown]. With
+// [Setup], /metrics is then not mounted on the application.
+//
+// Default: no separate listener; an empty addr keeps that default, so a
+// flag can be passed through as is. It requires the Prometheus exporter; a
+// malformed address, or the Prometheus exporter being disabled, is a
+// construction error.
+func WithMetricsAddr(addr string) Option {
+	return optionFunc(func(c *config) {
+		if addr == "" {
+			c.metricsAddr = ""
+			return
+		}
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			c.invalid("WithMetricsAddr", "%v", err)
+			return
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			c.invalid("WithMetricsAddr", "address %q: port %q is not a number in 0-65535", addr, port)
+			return
+		}
+		c.metricsAddr = addr
+	})
+}
+
+// WithPrometheusRegistry makes the Prometheus exporter register on reg, so
+// that collectors the application registers on reg are served by the same
+// handler. The exporter never uses the default registerer, so several
+// exporters can live in one process.
+//
+// Default: a new, empty registry per [Exporter]. A nil registry is a
+// construction error.
+func WithPrometheusRegistry(reg *prometheus.Registry) Option {
+	return optionFunc(func(c *config) {
+		if reg == nil {
+			c.invalid("WithPrometheusRegistry", "nil registry")
+			return
+		}
+		c.registry = reg
+	})
+}
+
+// withEnv replaces the environment lookup; tests use it instead of mutating
+// the process environment.
+func withEnv(lookup func(string) (string, bool)) Option {
+	return optionFunc(func(c *config) { c.lookup = lookup })
+}
+
+// WithInstrumentOptions passes options to the runway middleware that
+// [Setup] builds (route groups, excluded paths, buckets, ...). [Setup] always
+// adds instrument.WithMeterProvider with this exporter's MeterProvider, after
+// these, so that one wins. [New] ignores this option.
+//
+// Default: none, the middleware's own defaults.
+func WithInstrumentOptions(opts ...instrument.Option) Option {
+	return optionFunc(func(c *config) {
+		c.instrumentOpts = append(c.instrumentOpts, opts...)
+	})
+}

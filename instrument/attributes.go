@@ -1,0 +1,109 @@
+package instrument
+
+import (
+	"net/http"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Attribute keys, as named by the OpenTelemetry HTTP semantic conventions.
+const (
+	// MethodKey is the request method, normalised: one of the known
+	// methods or "_OTHER".
+	MethodKey = attribute.Key("http.request.method")
+	// StatusCodeKey is the final HTTP status code of the response.
+	StatusCodeKey = attribute.Key("http.response.status_code")
+	// RouteKey is the route: a route group name or a router's pattern,
+	// never a raw path.
+	RouteKey = attribute.Key("http.route")
+)
+
+// OtherMethod is the value of http.request.method for any method that is
+// not one of the known methods, so that a client cannot create series at
+// will.
+const OtherMethod = "_OTHER"
+
+// UnmatchedRoute is the value of http.route for a request that matches no
+// configured route group or router pattern.
+const UnmatchedRoute = "_OTHER"
+
+// knownMethods are the methods recorded as themselves. Order defines the
+// method index used by the precomputed tables.
+var knownMethods = [...]string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions,
+	http.MethodTrace, http.MethodPatch, "QUERY",
+}
+
+// numMethods counts the known methods plus OtherMethod.
+const numMethods = len(knownMethods) + 1
+
+// methodOther is the index of OtherMethod.
+const methodOther = len(knownMethods)
+
+// methodIndex maps a request method to its table index. Methods are
+// case-sensitive (RFC 9110); anything unknown maps to methodOther. It does
+// not allocate.
+func methodIndex(m string) int {
+	switch m {
+	case http.MethodGet:
+		return 0
+	case http.MethodHead:
+		return 1
+	case http.MethodPost:
+		return 2
+	case http.MethodPut:
+		return 3
+	case http.MethodDelete:
+		return 4
+	case http.MethodConnect:
+		return 5
+	case http.MethodOptions:
+		return 6
+	case http.MethodTrace:
+		return 7
+	case http.MethodPatch:
+		return 8
+	case "QUERY":
+		return 9
+	}
+	return methodOther
+}
+
+// NormalizeMethod returns the value recorded as http.request.method for m:
+// m itself when it is a known method (GET, HEAD, POST, PUT, DELETE,
+// CONNECT, OPTIONS, TRACE, PATCH, QUERY; exact case), else OtherMethod.
+func NormalizeMethod(m string) string {
+	return methodName(methodIndex(m))
+}
+
+func methodName(i int) string {
+	if i == methodOther {
+		return OtherMethod
+	}
+	return knownMethods[i]
+}
+
+// Status codes are counted in a fixed table: every code net/http accepts
+// (100–999) has a slot, and one more slot holds anything else, recorded as
+// status 0.
+const (
+	minStatus  = 100
+	maxStatus  = 999
+	numStatus  = maxStatus - minStatus + 2
+	statusNone = numStatus - 1
+)
+
+func statusSlot(code int) int {
+	if code < minStatus || code > maxStatus {
+		return statusNone
+	}
+	return code - minStatus
+}
+
+func slotStatus(slot int) int {
+	if slot == statusNone {
+		return 0
+	}
+	return slot + minStatus
+}

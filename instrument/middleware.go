@@ -1,0 +1,116 @@
+package instrument
+
+import (
+	"net/http"
+	"time"
+)
+
+// NewMiddleware returns a net/http middleware that measures every request
+// passing through it (see the package documentation for the metrics and
+// the contract). It works with any http.Handler: ServeMux, chi, gorilla,
+// or a plain handler. The instruments are created once, here; an invalid
+// option is an error that names it.
+//
+// The returned function may wrap any number of handlers; they share one
+// set of counters.
+func NewMiddleware(opts ...Option) (func(http.Handler) http.Handler, error) {
+	m, err := newMeasurer(opts)
+	if err != nil {
+		return nil, err
+	}
+	return func(next http.Handler) http.Handler {
+		return &handler{m: m, next: next}
+	}, nil
+}
+
+// NewHandler wraps h with the middleware of NewMiddleware.
+func NewHandler(h http.Handler, opts ...Option) (http.Handler, error) {
+	mw, err := NewMiddleware(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return mw(h), nil
+}
+
+// measurer is what the handlers of one middleware share.
+type measurer struct {
+	rec      *recorder
+	resolver routeResolver // nil without routes
+	other    *route        // the route when routes are off
+	excluded map[string]struct{}
+	maxExcl  int // length of the longest excluded path
+}
+
+func newMeasurer(opts []Option) (*measurer, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	withRoute := len(c.groups) > 0 || c.mux != nil
+	routes := newRouteTable(withRoute, c.maxRoutes)
+	m := &measurer{other: routes.other, excluded: make(map[string]struct{}, len(c.excluded))}
+	for _, p := range c.excluded {
+		m.excluded[p] = struct{}{}
+		m.maxExcl = max(m.maxExcl, len(p))
+	}
+	switch {
+	case len(c.groups) > 0:
+		m.resolver = newGroupResolver(routes, c.groups)
+	case c.mux != nil:
+		m.resolver = newMuxResolver(routes, c.mux)
+	}
+	if m.rec, err = newRecorder(c, routes); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// isExcluded reports whether path passes through unmeasured. A path longer
+// than every excluded path is not hashed.
+func (m *measurer) isExcluded(path string) bool {
+	if len(path) > m.maxExcl {
+		return false
+	}
+	_, ok := m.excluded[path]
+	return ok
+}
+
+func (m *measurer) route(r *http.Request) *route {
+	if m.resolver == nil {
+		return m.other
+	}
+	return m.resolver.resolve(r)
+}
+
+type handler struct {
+	m    *measurer
+	next http.Handler
+}
+
+// ServeHTTP measures one request. The in-flight count is decremented in a
+// deferred call, so it comes back down whatever the handler does: return,
+// panic (recorded as status 500; the panic continues to net/http), abort
+// with http.ErrAbortHandler, hijack the connection, or stream.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.m
+	if m.isExcluded(r.URL.Path) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	method := methodIndex(r.Method)
+	rt := m.route(r)
+	start := time.Now()
+	m.rec.start(rt)
+	rw, wrapped := newResponseWriter(w)
+	returned := false
+	defer func() {
+		status := http.StatusInternalServerError // the handler panicked
+		if returned {
+			status = rw.finalStatus()
+		}
+		m.rec.end(r.Context(), rt, rt, method, status, time.Since(start))
+		rw.release()
+	}()
+	h.next.ServeHTTP(wrapped, r)
+	returned = true
+}

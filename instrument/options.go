@@ -1,0 +1,177 @@
+package instrument
+
+import (
+	"math"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// DefaultExcludedPaths are the paths that are not measured unless
+// WithExcludedPaths says otherwise: the metrics endpoint and the usual
+// health and readiness probes.
+var DefaultExcludedPaths = []string{"/metrics", "/healthz", "/health", "/readyz", "/livez"}
+
+// DefaultDurationBuckets are the explicit bucket boundaries, in seconds, of
+// runway.request.duration: those of the OpenTelemetry HTTP semantic
+// conventions.
+var DefaultDurationBuckets = []float64{
+	0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+}
+
+// DefaultMaxRoutes is the default number of distinct routes (route groups
+// and router patterns) tracked before further routes are recorded as
+// UnmatchedRoute.
+const DefaultMaxRoutes = 256
+
+// Option configures the middleware. Options are applied in order; a later
+// option of the same kind replaces an earlier one.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+// config is the resolved configuration of a middleware.
+type config struct {
+	provider  metric.MeterProvider
+	groups    []RouteGroup
+	mux       *http.ServeMux
+	excluded  []string
+	buckets   []float64
+	maxRoutes int
+}
+
+// newConfig resolves the defaults and applies opts. It returns the first
+// error an option reports.
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		excluded:  DefaultExcludedPaths,
+		buckets:   DefaultDurationBuckets,
+		maxRoutes: DefaultMaxRoutes,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.provider == nil {
+		c.provider = otel.GetMeterProvider()
+	}
+	if c.mux != nil && len(c.groups) > 0 {
+		return nil, optionError("WithServeMux", "cannot be combined with WithRouteGroups: choose one source of routes")
+	}
+	return c, nil
+}
+
+// WithMeterProvider sets the MeterProvider the instruments are created
+// from. The default is the global provider, otel.GetMeterProvider(), read
+// when the middleware is constructed. A nil provider is an error.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) error {
+		if mp == nil {
+			return optionError("WithMeterProvider", "nil MeterProvider")
+		}
+		c.provider = mp
+		return nil
+	})
+}
+
+// WithRouteGroups sets the route groups: each request path is matched
+// against the groups in order and the first match names the request's
+// route (http.route). A request that matches no group is recorded with
+// http.route set to UnmatchedRoute. Several groups may share a name.
+//
+// The default is no groups: no http.route attribute and no
+// runway.requests.in_flight_by_route series. An invalid pattern or an empty
+// name is an error that names the entry.
+func WithRouteGroups(groups ...RouteGroup) Option {
+	return optionFunc(func(c *config) error {
+		for i, g := range groups {
+			if err := g.validate(); err != nil {
+				return optionError("WithRouteGroups", "entry %d (%q → %q): %v", i, g.Pattern, g.Name, err)
+			}
+		}
+		c.groups = append([]RouteGroup(nil), groups...)
+		return nil
+	})
+}
+
+// WithServeMux takes each request's route from the pattern that mux would
+// dispatch it to (Go 1.22+ patterns such as "GET /items/{id}"; the method
+// and host are dropped, so http.route is "/items/{id}"). The route is
+// found before the handler runs, so runway.requests.in_flight_by_route
+// works with no route groups. Requests that match no pattern are recorded
+// with http.route set to UnmatchedRoute. It costs one extra routing of the
+// request. It cannot be combined with WithRouteGroups. A nil mux is an
+// error.
+func WithServeMux(mux *http.ServeMux) Option {
+	return optionFunc(func(c *config) error {
+		if mux == nil {
+			return optionError("WithServeMux", "nil ServeMux")
+		}
+		c.mux = mux
+		return nil
+	})
+}
+
+// WithExcludedPaths sets the request paths that pass through unmeasured,
+// matched exactly against the request's URL path. It replaces the default
+// list, DefaultExcludedPaths; call it with no paths to measure every
+// request. Each path must start with "/".
+func WithExcludedPaths(paths ...string) Option {
+	return optionFunc(func(c *config) error {
+		for i, p := range paths {
+			if !strings.HasPrefix(p, "/") {
+				return optionError("WithExcludedPaths", "entry %d %q does not start with \"/\"", i, p)
+			}
+		}
+		c.excluded = append([]string(nil), paths...)
+		return nil
+	})
+}
+
+// WithDurationBuckets sets the explicit bucket boundaries, in seconds, of
+// runway.request.duration. The default is DefaultDurationBuckets. The
+// boundaries must be finite, non-negative and strictly increasing, and
+// there must be at least one. A View configured on the MeterProvider still
+// wins over this hint.
+func WithDurationBuckets(bounds ...float64) Option {
+	return optionFunc(func(c *config) error {
+		if len(bounds) == 0 {
+			return optionError("WithDurationBuckets", "no boundaries")
+		}
+		for i, b := range bounds {
+			if math.IsNaN(b) || math.IsInf(b, 0) || b < 0 {
+				return optionError("WithDurationBuckets", "boundary %d (%v) is not a finite non-negative number of seconds", i, b)
+			}
+			if i > 0 && b <= bounds[i-1] {
+				return optionError("WithDurationBuckets", "boundary %d (%v) is not greater than the one before (%v)", i, b, bounds[i-1])
+			}
+		}
+		c.buckets = append([]float64(nil), bounds...)
+		return nil
+	})
+}
+
+// WithMaxRoutes bounds the number of distinct routes tracked (route group
+// names and router patterns). Once n routes are known, a request with a
+// new route is recorded with http.route set to UnmatchedRoute, so the
+// number of series stays bounded whatever the router reports. The default
+// is DefaultMaxRoutes; n must be at least 1.
+func WithMaxRoutes(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return optionError("WithMaxRoutes", "%d is less than 1", n)
+		}
+		c.maxRoutes = n
+		return nil
+	})
+}

@@ -1,0 +1,79 @@
+package instrument
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestInvalidOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []Option
+		option string // the option the error must name
+		detail string // and this text
+	}{
+		{"nil provider", []Option{WithMeterProvider(nil)}, "WithMeterProvider", "nil"},
+		{"bad regex", []Option{WithRouteGroups(RouteGroup{"^/a", "a"}, RouteGroup{"^/api/[", "api"})}, "WithRouteGroups", "entry 1"},
+		{"empty name", []Option{WithRouteGroups(RouteGroup{"^/a", ""})}, "WithRouteGroups", "empty name"},
+		{"empty pattern", []Option{WithRouteGroups(RouteGroup{"", "a"})}, "WithRouteGroups", "empty pattern"},
+		{"nil mux", []Option{WithServeMux(nil)}, "WithServeMux", "nil"},
+		{"mux and groups", []Option{WithServeMux(http.NewServeMux()), WithRouteGroups(RouteGroup{"^/", "a"})}, "WithServeMux", "WithRouteGroups"},
+		{"relative excluded path", []Option{WithExcludedPaths("/ok", "metrics")}, "WithExcludedPaths", `"metrics"`},
+		{"no buckets", []Option{WithDurationBuckets()}, "WithDurationBuckets", "no boundaries"},
+		{"unsorted buckets", []Option{WithDurationBuckets(0.1, 0.05)}, "WithDurationBuckets", "boundary 1"},
+		{"duplicate buckets", []Option{WithDurationBuckets(0.1, 0.1)}, "WithDurationBuckets", "boundary 1"},
+		{"negative bucket", []Option{WithDurationBuckets(-1)}, "WithDurationBuckets", "boundary 0"},
+		{"NaN bucket", []Option{WithDurationBuckets(math.NaN())}, "WithDurationBuckets", "boundary 0"},
+		{"infinite bucket", []Option{WithDurationBuckets(1, math.Inf(1))}, "WithDurationBuckets", "boundary 1"},
+		{"zero max routes", []Option{WithMaxRoutes(0)}, "WithMaxRoutes", "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mw, err := NewMiddleware(tc.opts...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if mw != nil {
+				t.Error("a middleware was returned with the error")
+			}
+			if !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("error %v does not wrap ErrInvalidOption", err)
+			}
+			if !strings.Contains(err.Error(), tc.option) || !strings.Contains(err.Error(), tc.detail) {
+				t.Errorf("error %q does not name %s and %q", err, tc.option, tc.detail)
+			}
+		})
+	}
+}
+
+func TestNilOptionIgnored(t *testing.T) {
+	if _, err := NewMiddleware(nil, WithMaxRoutes(2)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDurationBucketsOption(t *testing.T) {
+	m := newManual(t)
+	h := mustHandler(t, http.NotFoundHandler(), WithMeterProvider(m.provider), WithDurationBuckets(0.5, 1, 2))
+	h.ServeHTTP(discard{}, mustRequest("GET", "/"))
+	dp, ok := histPoint(m.collect(t), DurationName, MethodKey.String("GET"))
+	if !ok || len(dp.Bounds) != 3 || dp.Bounds[2] != 2 {
+		t.Errorf("bounds = %v, want [0.5 1 2]", dp.Bounds)
+	}
+}
+
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+func mustRequest(method, path string) *http.Request {
+	r, err := http.NewRequest(method, path, nil)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}

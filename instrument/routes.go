@@ -1,0 +1,243 @@
+package instrument
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// RouteGroup names a set of request paths. Pattern is a regular expression
+// (Go RE2 syntax) matched against the request's URL path; Name is the value
+// recorded as http.route for the requests it matches.
+//
+// Example: RouteGroup{Pattern: `^/api/infer`, Name: "inference"}.
+type RouteGroup struct {
+	Pattern string
+	Name    string
+}
+
+func (g RouteGroup) validate() error {
+	if g.Name == "" {
+		return errors.New("empty name")
+	}
+	if g.Pattern == "" {
+		return errors.New("empty pattern")
+	}
+	if _, err := regexp.Compile(g.Pattern); err != nil {
+		return err
+	}
+	return nil
+}
+
+// groupMatcher matches a path against one route group. Patterns that are
+// an anchored literal prefix (such as `^/api/infer`) are matched with
+// strings.HasPrefix instead of the regexp engine.
+type groupMatcher struct {
+	prefix   string
+	isPrefix bool
+	re       *regexp.Regexp
+	route    *route
+}
+
+func newGroupMatcher(g RouteGroup, rt *route) groupMatcher {
+	m := groupMatcher{route: rt}
+	if rest, ok := strings.CutPrefix(g.Pattern, "^"); ok {
+		if re, err := regexp.Compile(rest); err == nil {
+			if lit, complete := re.LiteralPrefix(); complete {
+				m.prefix, m.isPrefix = lit, true
+				return m
+			}
+		}
+	}
+	m.re = regexp.MustCompile(g.Pattern) // validated by WithRouteGroups
+	return m
+}
+
+func (m *groupMatcher) match(path string) bool {
+	if m.isPrefix {
+		return strings.HasPrefix(path, m.prefix)
+	}
+	return m.re.MatchString(path)
+}
+
+// route holds the counters of one http.route value. Its tables are built
+// when the route is first seen, so the request path only indexes them.
+type route struct {
+	name string
+	// inflight counts the requests of this route that are in flight.
+	inflight atomic.Int64
+	// preDispatch is set once the route has been found before a handler
+	// ran; only such routes report runway.requests.in_flight_by_route.
+	preDispatch atomic.Bool
+	// recordOpts holds, per method index, the attribute option of
+	// runway.request.duration.
+	recordOpts [numMethods][]metric.RecordOption
+	// inflightOpts is the attribute option of in_flight_by_route.
+	inflightOpt []metric.ObserveOption
+	// counts holds, per method index, the request count per status slot,
+	// allocated on first use.
+	counts [numMethods]atomic.Pointer[statusCounts]
+}
+
+// statusCounts counts requests per status slot for one route and method.
+type statusCounts struct {
+	n [numStatus]atomic.Int64
+	// opts caches the attribute option of each slot for collection. It
+	// is only touched with routeTable.collectMu held.
+	opts [numStatus][]metric.ObserveOption
+}
+
+func newRoute(name string, withRoute bool) *route {
+	rt := &route{name: name}
+	for i := range rt.recordOpts {
+		attrs := []attribute.KeyValue{MethodKey.String(methodName(i))}
+		if withRoute {
+			attrs = append(attrs, RouteKey.String(name))
+		}
+		rt.recordOpts[i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+	}
+	rt.inflightOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(RouteKey.String(name)))}
+	return rt
+}
+
+// count adds one request with the given method index and status code.
+func (rt *route) count(method, status int) {
+	c := rt.counts[method].Load()
+	if c == nil {
+		c = new(statusCounts)
+		if !rt.counts[method].CompareAndSwap(nil, c) {
+			c = rt.counts[method].Load()
+		}
+	}
+	c.n[statusSlot(status)].Add(1)
+}
+
+// routeTable is the bounded set of routes of one middleware. Lookups by
+// name are lock-free once a route exists.
+type routeTable struct {
+	withRoute bool // routes are configured: record http.route
+	max       int
+	// byName and all are replaced whole (copy on write) under mu, so
+	// readers need no lock.
+	byName atomic.Pointer[map[string]*route]
+	all    atomic.Pointer[[]*route]
+	mu     sync.Mutex
+	other  *route // UnmatchedRoute, or the only route when routes are off
+	// collectMu serialises collections, which fill the statusCounts.opts
+	// caches.
+	collectMu sync.Mutex
+}
+
+func newRouteTable(withRoute bool, max int) *routeTable {
+	t := &routeTable{withRoute: withRoute, max: max}
+	name := ""
+	if withRoute {
+		name = UnmatchedRoute
+	}
+	t.other = newRoute(name, withRoute)
+	t.byName.Store(&map[string]*route{name: t.other})
+	t.all.Store(&[]*route{t.other})
+	return t
+}
+
+// lookup returns the route named name, creating it while fewer than max
+// routes exist; past that it returns the UnmatchedRoute route.
+func (t *routeTable) lookup(name string) *route {
+	if rt, ok := (*t.byName.Load())[name]; ok {
+		return rt
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	names := *t.byName.Load()
+	if rt, ok := names[name]; ok {
+		return rt
+	}
+	all := *t.all.Load()
+	if len(all) > t.max { // the UnmatchedRoute entry does not count
+		return t.other
+	}
+	rt := newRoute(name, t.withRoute)
+	nextAll := append(all[:len(all):len(all)], rt)
+	nextNames := make(map[string]*route, len(names)+1)
+	for k, v := range names {
+		nextNames[k] = v
+	}
+	nextNames[name] = rt
+	t.all.Store(&nextAll)
+	t.byName.Store(&nextNames)
+	return rt
+}
+
+// routes returns every known route.
+func (t *routeTable) routes() []*route { return *t.all.Load() }
+
+// routeResolver finds the route of a request before its handler runs.
+type routeResolver interface {
+	resolve(r *http.Request) *route
+}
+
+// groupResolver resolves routes from RouteGroups.
+type groupResolver struct {
+	matchers []groupMatcher
+	other    *route
+}
+
+func newGroupResolver(t *routeTable, groups []RouteGroup) *groupResolver {
+	gr := &groupResolver{other: t.other}
+	for _, g := range groups {
+		rt := t.lookup(g.Name)
+		rt.preDispatch.Store(true)
+		gr.matchers = append(gr.matchers, newGroupMatcher(g, rt))
+	}
+	t.other.preDispatch.Store(true)
+	return gr
+}
+
+func (gr *groupResolver) resolve(r *http.Request) *route {
+	p := r.URL.Path
+	for i := range gr.matchers {
+		if gr.matchers[i].match(p) {
+			return gr.matchers[i].route
+		}
+	}
+	return gr.other
+}
+
+// muxResolver resolves routes from the patterns of a ServeMux.
+type muxResolver struct {
+	mux   *http.ServeMux
+	table *routeTable
+}
+
+func newMuxResolver(t *routeTable, mux *http.ServeMux) *muxResolver {
+	t.other.preDispatch.Store(true)
+	return &muxResolver{mux: mux, table: t}
+}
+
+func (mr *muxResolver) resolve(r *http.Request) *route {
+	_, pattern := mr.mux.Handler(r)
+	if pattern == "" {
+		return mr.table.other
+	}
+	rt := mr.table.lookup(patternRoute(pattern))
+	if !rt.preDispatch.Load() {
+		rt.preDispatch.Store(true)
+	}
+	return rt
+}
+
+// patternRoute turns a ServeMux pattern ("[METHOD ][HOST]/PATH") into an
+// http.route value: the path template, with host kept when the pattern
+// has one.
+func patternRoute(pattern string) string {
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		pattern = strings.TrimLeft(pattern[i:], " \t")
+	}
+	return pattern
+}

@@ -1,0 +1,175 @@
+package instrument
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+)
+
+func TestRouteGroups(t *testing.T) {
+	groups := []RouteGroup{
+		{`^/api/infer`, "inference"},
+		{`^/api/embed`, "embedding"},
+		{`^/api/`, "api"},
+		{`/v[0-9]+/items$`, "items"},
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/api/infer", "inference"},
+		{"/api/infer/batch", "inference"},
+		{"/api/embed", "embedding"},
+		{"/api/other", "api"},
+		{"/x/v2/items", "items"},
+		{"/x/v2/items/1", UnmatchedRoute},
+		{"/", UnmatchedRoute},
+		{"/API/infer", UnmatchedRoute},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			m := newManual(t)
+			h := mustHandler(t, http.NotFoundHandler(), WithMeterProvider(m.provider), WithRouteGroups(groups...))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tc.path, nil))
+			rm := m.collect(t)
+			if v, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(404), RouteKey.String(tc.want)); v != 1 {
+				t.Errorf("request to %s not counted under route %q", tc.path, tc.want)
+			}
+			if _, ok := histPoint(rm, DurationName, MethodKey.String("GET"), RouteKey.String(tc.want)); !ok {
+				t.Errorf("duration of %s not recorded under route %q", tc.path, tc.want)
+			}
+		})
+	}
+}
+
+func TestInFlightByRoute(t *testing.T) {
+	m := newManual(t)
+	release := make(chan struct{})
+	var entered sync.WaitGroup
+	h := mustHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered.Done()
+		<-release
+	}), WithMeterProvider(m.provider), WithRouteGroups(RouteGroup{`^/api/infer`, "inference"}, RouteGroup{`^/api/embed`, "embedding"}))
+	paths := []string{"/api/infer", "/api/infer", "/api/infer", "/api/embed", "/nowhere"}
+	var done sync.WaitGroup
+	entered.Add(len(paths))
+	for _, p := range paths {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+		}()
+	}
+	entered.Wait()
+	rm := m.collect(t)
+	for route, want := range map[string]int64{"inference": 3, "embedding": 1, UnmatchedRoute: 1} {
+		if v, ok := sumValue(rm, InFlightByRouteName, RouteKey.String(route)); !ok || v != want {
+			t.Errorf("in flight by route %q = %d (present %v), want %d", route, v, ok, want)
+		}
+	}
+	if v, _ := sumValue(rm, InFlightName); v != 5 {
+		t.Errorf("in flight = %d, want 5", v)
+	}
+	close(release)
+	done.Wait()
+	rm = m.collect(t)
+	for _, route := range []string{"inference", "embedding", UnmatchedRoute} {
+		if v, _ := sumValue(rm, InFlightByRouteName, RouteKey.String(route)); v != 0 {
+			t.Errorf("in flight by route %q after release = %d, want 0", route, v)
+		}
+	}
+}
+
+func TestServeMuxRoutes(t *testing.T) {
+	m := newManual(t)
+	mux := http.NewServeMux()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+	})
+	mux.HandleFunc("/static/", func(w http.ResponseWriter, r *http.Request) {})
+	h := mustHandler(t, mux, WithMeterProvider(m.provider), WithServeMux(mux))
+	var done sync.WaitGroup
+	for _, p := range []string{"/items/1", "/items/2"} {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+		}()
+	}
+	<-entered
+	<-entered
+	if v, _ := sumValue(m.collect(t), InFlightByRouteName, RouteKey.String("/items/{id}")); v != 2 {
+		t.Errorf("in flight by route /items/{id} = %d, want 2", v)
+	}
+	close(release)
+	done.Wait()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/static/a/b.css", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/missing", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/items/3", nil))
+	rm := m.collect(t)
+	for _, tc := range []struct {
+		method, route string
+		status        int
+		want          int64
+	}{
+		{"GET", "/items/{id}", 200, 2},
+		{"GET", "/static/", 200, 1},
+		{"GET", UnmatchedRoute, 404, 1},
+		{"POST", UnmatchedRoute, 405, 1},
+	} {
+		if v, _ := sumValue(rm, RequestsName, MethodKey.String(tc.method), StatusCodeKey.Int(tc.status), RouteKey.String(tc.route)); v != tc.want {
+			t.Errorf("requests{%s,%d,%s} = %d, want %d", tc.method, tc.status, tc.route, v, tc.want)
+		}
+	}
+}
+
+func TestMaxRoutesBoundsSeries(t *testing.T) {
+	m := newManual(t)
+	mux := http.NewServeMux()
+	for i := 0; i < 10; i++ {
+		mux.HandleFunc(fmt.Sprintf("/r%d", i), func(w http.ResponseWriter, r *http.Request) {})
+	}
+	h := mustHandler(t, mux, WithMeterProvider(m.provider), WithServeMux(mux), WithMaxRoutes(3))
+	for i := 0; i < 10; i++ {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", fmt.Sprintf("/r%d", i), nil))
+	}
+	rm := m.collect(t)
+	if n := sumPoints(rm, RequestsName); n != 4 {
+		t.Errorf("%d request series with WithMaxRoutes(3), want 3 routes + %s", n, UnmatchedRoute)
+	}
+	if v, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(200), RouteKey.String(UnmatchedRoute)); v != 7 {
+		t.Errorf("overflow requests = %d, want 7", v)
+	}
+}
+
+func TestPatternRoute(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/items/{id}", "/items/{id}"},
+		{"GET /items/{id}", "/items/{id}"},
+		{"GET example.com/x", "example.com/x"},
+		{"/", "/"},
+	} {
+		if got := patternRoute(tc.in); got != tc.want {
+			t.Errorf("patternRoute(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestGroupMatcherPrefixFastPath(t *testing.T) {
+	for _, tc := range []struct {
+		pattern  string
+		isPrefix bool
+	}{
+		{`^/api/infer`, true},
+		{`^/api/v1\.0`, true},
+		{`^/api/v1.0`, false},
+		{`/api`, false},
+		{`^/api$`, false},
+	} {
+		m := newGroupMatcher(RouteGroup{tc.pattern, "g"}, nil)
+		if m.isPrefix != tc.isPrefix {
+			t.Errorf("%s: prefix fast path = %v, want %v", tc.pattern, m.isPrefix, tc.isPrefix)
+		}
+	}
+}
