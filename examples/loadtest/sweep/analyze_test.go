@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // lv builds a level from its concurrency, throughput and p95.
@@ -139,6 +140,41 @@ func TestWindowThroughput(t *testing.T) {
 			rps, _, stalled := windowThroughput(tc.counts, 1)
 			if rps != tc.rps || stalled != tc.stalled {
 				t.Errorf("rps %v, stalled %d; want %v, %d", rps, stalled, tc.rps, tc.stalled)
+			}
+		})
+	}
+}
+
+func TestWindowCounts(t *testing.T) {
+	cases := []struct {
+		name    string
+		step    time.Duration
+		latency time.Duration
+		want    int
+	}{
+		{"fast requests: all windows", time.Second, 10 * time.Millisecond, 10},
+		{"requests as long as a window: fewer windows", time.Second, 100 * time.Millisecond, 2},
+		{"requests longer than the step: one window", time.Second, 2 * time.Second, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newLevelStats(4, tc.step, 10)
+			for end := time.Duration(0); end < tc.step; end += tc.latency / 4 {
+				s.record(end, tc.latency, "")
+			}
+			counts := s.windowCounts()
+			if len(counts) != tc.want {
+				t.Fatalf("%d windows, want %d", len(counts), tc.want)
+			}
+			total := 0
+			for _, c := range counts {
+				total += c
+			}
+			if total != s.ok {
+				t.Errorf("windows hold %d completions, want %d", total, s.ok)
+			}
+			if rps, _, stalled := windowThroughput(counts, tc.step.Seconds()); stalled != 0 || rps != float64(s.ok)/tc.step.Seconds() {
+				t.Errorf("rps %v with %d stalled windows; want %v, none", rps, stalled, float64(s.ok)/tc.step.Seconds())
 			}
 		})
 	}

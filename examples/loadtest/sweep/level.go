@@ -42,7 +42,9 @@ type Level struct {
 	ThroughputRPS float64 `json:"throughput_rps"`
 	// RawThroughputRPS is OK / DurationS.
 	RawThroughputRPS float64 `json:"raw_throughput_rps"`
-	// WindowRPS is the OK rate of each window of the step.
+	// WindowRPS is the OK rate of each window of the step. A window spans
+	// at least four mean latencies, so there are fewer windows than
+	// Config.Windows when requests are slow against the step.
 	WindowRPS []float64 `json:"window_rps"`
 	// StalledWindows counts windows left out of ThroughputRPS because they
 	// ran at less than half the median window rate.
@@ -76,7 +78,8 @@ type levelStats struct {
 	concurrency int
 	step        time.Duration
 	hist        *hdrhistogram.Histogram // OK latencies in microseconds
-	windows     []int                   // OK completions per window
+	fine        []int                   // OK completions per fine bucket of the step
+	windows     int                     // most windows to cut the step into
 	ok, errs    int
 	timeouts    int
 	kinds       map[string]int
@@ -92,7 +95,8 @@ func newLevelStats(concurrency int, step time.Duration, windows int) *levelStats
 		step:        step,
 		// 1 µs to 1 h at three significant digits.
 		hist:    hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
-		windows: make([]int, windows),
+		fine:    make([]int, fineBuckets),
+		windows: windows,
 		kinds:   map[string]int{},
 	}
 }
@@ -105,8 +109,8 @@ func (s *levelStats) record(end, d time.Duration, kind string) {
 	case "":
 		s.ok++
 		_ = s.hist.RecordValue(max(int64(d/time.Microsecond), 1)) // values above 1 h are clamped by the timeout
-		w := int(int64(end) * int64(len(s.windows)) / int64(s.step))
-		s.windows[min(max(w, 0), len(s.windows)-1)]++
+		w := int(int64(end) * fineBuckets / int64(s.step))
+		s.fine[min(max(w, 0), fineBuckets-1)]++
 	case "timeout":
 		s.timeouts++
 		s.kinds[kind]++
@@ -142,7 +146,7 @@ func (s *levelStats) level() Level {
 		l.MaxS = us(s.hist.Max())
 		l.MeanS = s.hist.Mean() / 1e6
 	}
-	l.ThroughputRPS, l.WindowRPS, l.StalledWindows = windowThroughput(s.windows, secs)
+	l.ThroughputRPS, l.WindowRPS, l.StalledWindows = windowThroughput(s.windowCounts(), secs)
 	if l.Requests > 0 {
 		l.LittleL = float64(l.Requests) / secs * (s.allTime.Seconds() / float64(l.Requests))
 	}
@@ -157,6 +161,31 @@ func (s *levelStats) level() Level {
 		l.ServerInFlight, l.ServerSamples, l.ServerAgrees = &mean, len(s.inflight), &agrees
 	}
 	return l
+}
+
+// fineBuckets is the resolution at which completions are counted in a step.
+const fineBuckets = 240
+
+// minWindowLatencies is how many mean latencies a window spans at least: a
+// window shorter than a request would look empty, not stalled.
+const minWindowLatencies = 4
+
+// windowCounts merges the fine buckets into windows that each span at least
+// minWindowLatencies mean latencies, at most s.windows of them.
+func (s *levelStats) windowCounts() []int {
+	n := s.windows
+	if total := s.ok + s.errs + s.timeouts; total > 0 {
+		mean := s.allTime / time.Duration(total)
+		if mean > 0 {
+			n = min(n, int(s.step/(minWindowLatencies*mean)))
+		}
+	}
+	n = max(n, 1)
+	counts := make([]int, n)
+	for i, c := range s.fine {
+		counts[i*n/fineBuckets] += c
+	}
+	return counts
 }
 
 // windowThroughput returns the rate over the windows that ran at least half

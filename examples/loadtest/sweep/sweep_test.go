@@ -159,6 +159,9 @@ func TestSweepAsyncIO(t *testing.T) {
 		}
 	}
 	for _, l := range res.Levels {
+		if want := float64(l.Concurrency) / 0.05; math.Abs(l.ThroughputRPS-want) > 0.15*want {
+			t.Errorf("level %d: throughput %.1f req/s, ground truth %.0f", l.Concurrency, l.ThroughputRPS, want)
+		}
 		if !l.LittleOK {
 			t.Errorf("level %d: λ·W = %.2f, want ≈ %d", l.Concurrency, l.LittleL, l.Concurrency)
 		}
