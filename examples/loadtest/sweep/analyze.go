@@ -152,6 +152,13 @@ func Recommend(levels []Level, a Analysis) Recommendation {
 	r.Reasoning = append(r.Reasoning, fmt.Sprintf(
 		"threshold = floor(%.2f × %d, %s) = %d: scale out while a pod keeps %d%% headroom, since new pods take 30–60 s to start",
 		HeadroomFactor, r.Saturation, what, r.Threshold, int(math.Round(100*(1-HeadroomFactor)))))
+	if from, to, ok := throughputDrop(levels); ok {
+		r.Reasoning = append(r.Reasoning, fmt.Sprintf(
+			"throughput fell %.0f %% from %d to %d concurrent requests (%.1f → %.1f req/s): "+
+				"either the server collapses under overload or the machine was busy; run again to tell them apart",
+			100*(1-levels[to].ThroughputRPS/levels[from].ThroughputRPS), levels[from].Concurrency, levels[to].Concurrency,
+			levels[from].ThroughputRPS, levels[to].ThroughputRPS))
+	}
 	if a.SeedSaturation > 0 && a.SeedSaturation != r.Saturation {
 		r.Reasoning = append(r.Reasoning, fmt.Sprintf(
 			"asgi-runway's criterion (p95 ≥ 2× the level-1 p95) would say %d", a.SeedSaturation))
@@ -169,3 +176,19 @@ func gainText(from, to float64) string {
 
 // secText formats seconds with millisecond precision.
 func secText(s float64) string { return fmt.Sprintf("%.3fs", s) }
+
+// throughputDrop finds the first level whose throughput is more than 25 %
+// below the best of the levels before it: more load served less, which a
+// steady server under a steady machine does not do.
+func throughputDrop(levels []Level) (from, to int, ok bool) {
+	best := 0
+	for i, l := range levels {
+		if l.ThroughputRPS < 0.75*levels[best].ThroughputRPS {
+			return best, i, true
+		}
+		if l.ThroughputRPS > levels[best].ThroughputRPS {
+			best = i
+		}
+	}
+	return 0, 0, false
+}

@@ -106,6 +106,7 @@ func TestRecommend(t *testing.T) {
 		{"knee at 4", []Level{lv(1, 50, .02), lv(2, 100, .02), lv(4, 200, .02), lv(8, 200, .04), lv(16, 200, .08)}, 3, false, "floor(0.75 × 4, saturation) = 3"},
 		{"knee at 1 gives at least 1", []Level{lv(1, 50, .02), lv(2, 50, .04), lv(4, 50, .08)}, 1, false, "saturation at 1"},
 		{"knee at 10", []Level{lv(5, 50, .1), lv(10, 100, .1), lv(20, 100, .2), lv(40, 100, .4)}, 7, false, "= 7"},
+		{"throughput collapse is flagged", []Level{lv(1, 50, .02), lv(2, 100, .02), lv(4, 100, .04), lv(8, 60, .13)}, 1, false, "throughput fell 40 % from 2 to 8 concurrent requests"},
 		{"no knee", []Level{lv(1, 10, .1), lv(2, 20, .1), lv(4, 40, .1)}, 3, true, "Little's law at 4: 40.0 req/s × 0.080s mean = 3.2 in flight"},
 	}
 	for _, tc := range cases {

@@ -100,10 +100,14 @@ func WriteSVG(w io.Writer, r *Result) error {
 	// Markers.
 	rec := r.Recommendation
 	if rec.Saturated {
-		marker(&b, x(float64(rec.Saturation)), "#c0392b", "8,4", "start", fmt.Sprintf("saturation %d", rec.Saturation))
+		marker(&b, x(float64(rec.Saturation)), "#c0392b", "8,4", "start", latTop+14, fmt.Sprintf("saturation %d", rec.Saturation))
 	}
 	if t := float64(rec.Threshold); t >= conc[0] && t <= conc[len(conc)-1] {
-		marker(&b, x(t), "#555", "2,3", "end", fmt.Sprintf("threshold %d", rec.Threshold))
+		anchor := "end"
+		if x(t)-plotLeft < 90 {
+			anchor = "start"
+		}
+		marker(&b, x(t), "#555", "2,3", anchor, latTop+30, fmt.Sprintf("threshold %d", rec.Threshold))
 	}
 
 	// Legend.
@@ -187,7 +191,7 @@ func series(b *bytes.Buffer, pts [][2]float64, color string) {
 
 // marker draws a vertical line through both panels, labelled on the side
 // given by anchor ("start": right of the line, "end": left of it).
-func marker(b *bytes.Buffer, px float64, color, dash, anchor, label string) {
+func marker(b *bytes.Buffer, px float64, color, dash, anchor string, y int, label string) {
 	for _, span := range [][2]float64{{latTop, latBottom}, {tputTop, tputBottom}} {
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="%s" stroke-width="1.5" stroke-dasharray="%s"/>`+"\n",
 			px, span[0], px, span[1], color, dash)
@@ -196,7 +200,7 @@ func marker(b *bytes.Buffer, px float64, color, dash, anchor, label string) {
 	if anchor == "end" {
 		dx = -4
 	}
-	fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="%s" text-anchor="%s">%s</text>`+"\n", px+dx, latTop+14, color, anchor, esc(label))
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="%s" text-anchor="%s">%s</text>`+"\n", px+dx, y, color, anchor, esc(label))
 }
 
 func fmtMillis(s float64) string { return trimFloat(s*1000) + " ms" }
