@@ -1,8 +1,13 @@
 package instrument
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 )
 
 // The benchmarks drive ServeHTTP directly with a reused request and
@@ -62,4 +67,96 @@ func BenchmarkMiddlewareParallel(b *testing.B) {
 	for _, name := range benchOrder {
 		b.Run(name, func(b *testing.B) { benchServeParallel(b, hs[name], "/api/infer/1") })
 	}
+}
+
+// BenchmarkCost measures the parts of the middleware's per-request cost one
+// by one, so that docs/performance.md can say where the time goes:
+//
+//   - clock: time.Now and time.Since;
+//   - writer: taking the pooled ResponseWriter wrapper and releasing it;
+//   - counters: the atomics of in-flight (total and route) and the request
+//     count;
+//   - record: the one synchronous measurement, the duration histogram's
+//     Record with its precomputed attribute option, under each exemplar
+//     filter of the SDK (trace_based is the SDK's default);
+//   - resolve: finding the route with route groups or a ServeMux.
+func BenchmarkCost(b *testing.B) {
+	b.Run("part=clock", func(b *testing.B) {
+		var total time.Duration
+		for b.Loop() {
+			start := time.Now()
+			total += time.Since(start)
+		}
+		_ = total
+	})
+	b.Run("part=writer", func(b *testing.B) {
+		var w http.ResponseWriter = discard{}
+		b.ReportAllocs()
+		for b.Loop() {
+			rw, _ := newResponseWriter(w)
+			rw.release()
+		}
+	})
+	b.Run("part=counters", func(b *testing.B) {
+		m := benchMeasurer(b, exemplar.TraceBasedFilter)
+		rt := m.other
+		b.ReportAllocs()
+		for b.Loop() {
+			m.rec.start(rt)
+			rt.count(0, http.StatusOK)
+			rt.inflight.Add(-1)
+			m.rec.inflight.Add(-1)
+		}
+	})
+	for _, f := range []struct {
+		name   string
+		filter exemplar.Filter
+	}{
+		{"trace_based", exemplar.TraceBasedFilter},
+		{"always_off", exemplar.AlwaysOffFilter},
+	} {
+		b.Run("part=record/exemplars="+f.name, func(b *testing.B) {
+			m := benchMeasurer(b, f.filter)
+			ctx := context.Background()
+			opts := m.other.recordOpts[0]
+			b.ReportAllocs()
+			for b.Loop() {
+				m.rec.duration.Record(ctx, 0.001, opts...)
+			}
+		})
+	}
+	b.Run("part=resolve/groups", func(b *testing.B) {
+		m := benchMeasurer(b, exemplar.TraceBasedFilter,
+			WithRouteGroups(RouteGroup{`^/api/embed`, "embedding"}, RouteGroup{`^/api/infer`, "inference"}))
+		r := mustRequest("GET", "/api/infer/1")
+		b.ReportAllocs()
+		for b.Loop() {
+			m.route(r)
+		}
+	})
+	b.Run("part=resolve/servemux", func(b *testing.B) {
+		mux := http.NewServeMux()
+		mux.Handle("GET /api/infer/{id}", okHandler)
+		m := benchMeasurer(b, exemplar.TraceBasedFilter, WithServeMux(mux))
+		r := mustRequest("GET", "/api/infer/1")
+		b.ReportAllocs()
+		for b.Loop() {
+			m.route(r)
+		}
+	})
+}
+
+// benchMeasurer returns the shared state of a middleware recording into an
+// SDK MeterProvider with the given exemplar filter.
+func benchMeasurer(b *testing.B, filter exemplar.Filter, opts ...Option) *measurer {
+	b.Helper()
+	mp := sdkmetric.NewMeterProvider(
+		sdkmetric.WithReader(sdkmetric.NewManualReader()),
+		sdkmetric.WithExemplarFilter(filter))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	m, err := newMeasurer(append(opts, WithMeterProvider(mp)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }
