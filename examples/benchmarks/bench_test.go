@@ -1,6 +1,8 @@
 package benchmarks
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -53,7 +55,7 @@ func BenchmarkScrape(b *testing.B) {
 }
 
 func serveSerial(b *testing.B, h http.Handler) {
-	r := httptest.NewRequest(http.MethodGet, "/hello", nil)
+	r := serverRequest(b)
 	w := NewDiscardWriter()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -65,12 +67,24 @@ func serveParallel(b *testing.B, h http.Handler) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		r := httptest.NewRequest(http.MethodGet, "/hello", nil)
+		r := serverRequest(b)
 		w := NewDiscardWriter()
 		for pb.Next() {
 			h.ServeHTTP(w, r)
 		}
 	})
+}
+
+// serverRequest returns a GET /hello whose context is built the way
+// net/http's server builds it (server and local address values under a
+// cancelable context), so that context lookups cost what they cost in a
+// server.
+func serverRequest(tb testing.TB) *http.Request {
+	ctx := context.WithValue(context.Background(), http.ServerContextKey, &http.Server{})
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
+	ctx, cancel := context.WithCancel(ctx)
+	tb.Cleanup(cancel)
+	return httptest.NewRequestWithContext(ctx, http.MethodGet, "/hello", nil)
 }
 
 func newStack(tb testing.TB, impl string) *Stack {
