@@ -35,6 +35,7 @@
 //	WithServiceName          OTEL_SERVICE_NAME                     unknown_service:EXECUTABLE
 //	WithServiceInstanceID    OTEL_RESOURCE_ATTRIBUTES              HOSTNAME-PID
 //	WithResourceAttributes   OTEL_RESOURCE_ATTRIBUTES              none
+//	WithExemplarFilter       OTEL_METRICS_EXEMPLAR_FILTER          always_off
 //	WithMetricsAddr          -                                     none: /metrics on the app (Setup)
 //	WithPrometheusRegistry   -                                     a new registry per Exporter
 //	WithInstrumentOptions    -                                     the middleware's defaults

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/otel-runway/runway/instrument"
@@ -29,6 +30,7 @@ const (
 	envExportTimeout       = "OTEL_METRIC_EXPORT_TIMEOUT"
 	envServiceName         = "OTEL_SERVICE_NAME"
 	envResourceAttributes  = "OTEL_RESOURCE_ATTRIBUTES"
+	envExemplarFilter      = "OTEL_METRICS_EXEMPLAR_FILTER"
 )
 
 const (
@@ -62,6 +64,7 @@ type config struct {
 	metricsAddr    string
 	registry       *prometheus.Registry
 	instrumentOpts []instrument.Option
+	exemplarFilter exemplar.Filter // nil: OTEL_METRICS_EXEMPLAR_FILTER, else off
 
 	// Resolved by newConfig.
 	target   otlpTarget
@@ -128,6 +131,12 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	c.timeout = min(c.timeout, c.interval)
 
+	if c.exemplarFilter == nil {
+		f, err := parseExemplarFilter(c.env(envExemplarFilter))
+		c.appendErr(err)
+		c.exemplarFilter = f
+	}
+
 	envAttrs, err := parseResourceAttributes(c.env(envResourceAttributes))
 	c.appendErr(err)
 	c.resource = append(c.resource,
@@ -168,6 +177,22 @@ func (c *config) envMillis(name string) (time.Duration, error) {
 		return 0, fmt.Errorf("%w: %s=%q: want a positive integer number of milliseconds", ErrInvalidEnv, name, v)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// parseExemplarFilter parses OTEL_METRICS_EXEMPLAR_FILTER: "always_on",
+// "always_off" or "trace_based". Empty means always_off, runway's default
+// (see [WithExemplarFilter]).
+func parseExemplarFilter(v string) (exemplar.Filter, error) {
+	switch strings.ToLower(v) {
+	case "", "always_off":
+		return exemplar.AlwaysOffFilter, nil
+	case "always_on":
+		return exemplar.AlwaysOnFilter, nil
+	case "trace_based":
+		return exemplar.TraceBasedFilter, nil
+	}
+	return exemplar.AlwaysOffFilter, fmt.Errorf("%w: %s=%q: want always_off, always_on or trace_based",
+		ErrInvalidEnv, envExemplarFilter, v)
 }
 
 // parseExporters parses OTEL_METRICS_EXPORTER: a comma-separated list of

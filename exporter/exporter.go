@@ -66,7 +66,10 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 	}
 
 	e := &Exporter{instrumentOpts: c.instrumentOpts}
-	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	mpOpts := []sdkmetric.Option{
+		sdkmetric.WithResource(res),
+		sdkmetric.WithExemplarFilter(c.exemplarFilter),
+	}
 
 	// Bind first: it is the step most likely to fail, and it has nothing
 	// to undo.

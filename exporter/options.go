@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 
 	"github.com/otel-runway/runway/instrument"
 )
@@ -191,6 +192,28 @@ func WithPrometheusRegistry(reg *prometheus.Registry) Option {
 			return
 		}
 		c.registry = reg
+	})
+}
+
+// WithExemplarFilter chooses which measurements may be kept as exemplars
+// (sample values linked to the trace that recorded them): the SDK's
+// exemplar.AlwaysOffFilter, exemplar.AlwaysOnFilter, exemplar.TraceBasedFilter
+// or a filter of your own.
+//
+// Default: OTEL_METRICS_EXEMPLAR_FILTER ("always_off", "always_on",
+// "trace_based"), else always_off. The SDK's own default is trace_based;
+// runway turns exemplars off because offering each measurement to the
+// filter costs about 10 % of the middleware's time per request, and the
+// middleware records with the context it received, which carries a span
+// only when tracing middleware runs outside runway's. Set trace_based to
+// have exemplars in that case. A nil filter is a construction error.
+func WithExemplarFilter(f exemplar.Filter) Option {
+	return optionFunc(func(c *config) {
+		if f == nil {
+			c.invalid("WithExemplarFilter", "nil filter")
+			return
+		}
+		c.exemplarFilter = f
 	})
 }
 
