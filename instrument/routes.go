@@ -70,8 +70,11 @@ func (m *groupMatcher) match(path string) bool {
 // when the route is first seen, so the request path only indexes them.
 type route struct {
 	name string
-	// inflight counts the requests of this route that are in flight.
+	// inflight counts the requests of this route that are in flight. It
+	// has a cache line of its own (see cacheLinePad).
+	_        cacheLinePad
 	inflight atomic.Int64
+	_        cacheLinePad
 	// preDispatch is set once the route has been found before a handler
 	// ran; only such routes report runway.requests.in_flight_by_route.
 	preDispatch atomic.Bool
