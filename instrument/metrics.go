@@ -93,7 +93,9 @@ type cacheLinePad [64]byte
 // start marks a request of route rt as in flight.
 func (rec *recorder) start(rt *route) {
 	rec.inflight.Add(1)
-	rt.inflight.Add(1)
+	if rec.inflightByRoute != nil { // without routes nothing reads it
+		rt.inflight.Add(1)
+	}
 }
 
 // end records a finished request of route rt (in flight since it was
@@ -102,7 +104,9 @@ func (rec *recorder) start(rt *route) {
 func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, status int, elapsed time.Duration) {
 	rec.duration.Record(ctx, elapsed.Seconds(), recRoute.recordOpts[method]...)
 	recRoute.count(method, status)
-	rt.inflight.Add(-1)
+	if rec.inflightByRoute != nil {
+		rt.inflight.Add(-1)
+	}
 	rec.inflight.Add(-1)
 }
 
