@@ -60,6 +60,9 @@ type config struct {
 	interval       time.Duration
 	timeout        time.Duration
 	metricsAddr    string
+	metricsCert    string
+	metricsKey     string
+	metricsUsers   map[string][]byte // user → bcrypt hash
 	registry       *prometheus.Registry
 	instrumentOpts []instrument.Option
 
@@ -92,6 +95,12 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if c.metricsAddr != "" && !c.prometheus {
 		c.invalid("WithMetricsAddr", "the Prometheus exporter is disabled (see WithPrometheus and %s)", envMetricsExporter)
+	}
+	if c.metricsAddr == "" && c.metricsCert != "" {
+		c.invalid("WithMetricsTLS", "applies to the separate metrics listener only: WithMetricsAddr is not set")
+	}
+	if c.metricsAddr == "" && len(c.metricsUsers) > 0 {
+		c.invalid("WithMetricsBasicAuth", "applies to the separate metrics listener only: WithMetricsAddr is not set")
 	}
 
 	if c.otlp {
