@@ -236,6 +236,9 @@ func parseEndpoint(raw string) (otlpTarget, error) {
 	if port == "" {
 		port = defaultOTLPPort
 	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return otlpTarget{}, fmt.Errorf("endpoint %q: port %q is not a number in 1-65535", raw, port)
+	}
 	t.hostPort = net.JoinHostPort(u.Hostname(), port)
 	return t, nil
 }

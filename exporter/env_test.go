@@ -86,6 +86,8 @@ func TestConfigEndpoint(t *testing.T) {
 		{name: "path in code", code: "http://c:1/v1/metrics", wantErr: "WithOTLP"},
 		{name: "no host in code", code: "http://:4317", wantErr: "WithOTLP"},
 		{name: "bad port in code", code: "c:port", wantErr: "WithOTLP"},
+		{name: "port out of range in code", code: "c:99999", wantErr: "WithOTLP"},
+		{name: "port 0 in env", env: map[string]string{envOTLPEndpoint: "https://c:0"}, wantErr: envOTLPEndpoint},
 		{name: "bad env metrics", env: map[string]string{envOTLPMetricsEndpoint: "unix:///sock"},
 			wantErr: envOTLPMetricsEndpoint},
 		{name: "bad env generic", env: map[string]string{envOTLPEndpoint: "http://c:1?x=y"},
