@@ -240,6 +240,9 @@ func parseEndpoint(raw string) (otlpTarget, error) {
 		return otlpTarget{}, fmt.Errorf("endpoint %q: port %q is not a number in 1-65535", raw, port)
 	}
 	t.hostPort = net.JoinHostPort(u.Hostname(), port)
+	if _, _, err := net.SplitHostPort(t.hostPort); err != nil || strings.ContainsAny(u.Hostname(), "[]") {
+		return otlpTarget{}, fmt.Errorf("endpoint %q: host %q is not a host name or IP address", raw, u.Hostname())
+	}
 	return t, nil
 }
 

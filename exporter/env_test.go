@@ -88,6 +88,7 @@ func TestConfigEndpoint(t *testing.T) {
 		{name: "bad port in code", code: "c:port", wantErr: "WithOTLP"},
 		{name: "port out of range in code", code: "c:99999", wantErr: "WithOTLP"},
 		{name: "port 0 in env", env: map[string]string{envOTLPEndpoint: "https://c:0"}, wantErr: envOTLPEndpoint},
+		{name: "bracket host in env", env: map[string]string{envOTLPMetricsEndpoint: "]"}, wantErr: envOTLPMetricsEndpoint},
 		{name: "bad env metrics", env: map[string]string{envOTLPMetricsEndpoint: "unix:///sock"},
 			wantErr: envOTLPMetricsEndpoint},
 		{name: "bad env generic", env: map[string]string{envOTLPEndpoint: "http://c:1?x=y"},
