@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/otel-runway/runway/examples/loadtest/sweep"
+)
+
+// TestEmbeddedDemo sweeps the demo server started in-process (no -url) and
+// checks the server-side runway_requests_in_flight, scraped from the demo's
+// /metrics, against the client's concurrency at every level.
+func TestEmbeddedDemo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"-workload", "io", "-duration-ms", "100", "-levels", "1,2,4,8",
+		"-step-duration", "500ms", "-warmup", "200ms", "-no-recheck", "-q", "-json", out,
+	}, &stdout, &stderr, nil)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	t.Logf("\n%s", stdout.String())
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res sweep.Result
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.MetricsURL == "" || len(res.Levels) != 4 {
+		t.Fatalf("metrics URL %q, %d levels", res.MetricsURL, len(res.Levels))
+	}
+	for _, l := range res.Levels {
+		if l.ServerInFlight == nil || l.ServerSamples < 20 {
+			t.Fatalf("level %d: %d server samples", l.Concurrency, l.ServerSamples)
+		}
+		if d := math.Abs(*l.ServerInFlight - float64(l.Concurrency)); d > 0.1*float64(l.Concurrency) || !*l.ServerAgrees {
+			t.Errorf("level %d: server in-flight %.2f, client %d", l.Concurrency, *l.ServerInFlight, l.Concurrency)
+		}
+		// Ground truth of the io workload: c requests every 100 ms.
+		if want := float64(l.Concurrency) / 0.1; math.Abs(l.ThroughputRPS-want) > 0.15*want {
+			t.Errorf("level %d: throughput %.1f req/s, want about %.0f", l.Concurrency, l.ThroughputRPS, want)
+		}
+		if l.Errors+l.Timeouts > 0 {
+			t.Errorf("level %d: %d errors, %d timeouts", l.Concurrency, l.Errors, l.Timeouts)
+		}
+	}
+	if res.Recommendation.Saturated {
+		t.Errorf("the io workload saturated at %d", res.Recommendation.Saturation)
+	}
+}

@@ -1,0 +1,344 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// prometheusBin finds the Prometheus server binary. Without it the test is
+// skipped, except in CI (CI set), where it fails.
+func prometheusBin(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"prometheus", "/usr/bin/prometheus"} {
+		if bin, err := exec.LookPath(p); err == nil {
+			return bin
+		}
+	}
+	msg := "the Prometheus server binary is not installed (Debian: apt-get install -y --no-install-recommends prometheus)"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// prometheus is a Prometheus server on a free loopback port with its own
+// storage directory.
+type prometheus struct {
+	URL string
+}
+
+// target is one scrape target with the labels the Prometheus Operator would
+// give a pod.
+type target struct {
+	addr, namespace, pod string
+}
+
+func startPrometheus(t *testing.T, targets []target) *prometheus {
+	t.Helper()
+	bin := prometheusBin(t)
+	dir := t.TempDir()
+	type staticConfig struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	var statics []staticConfig
+	for _, tg := range targets {
+		statics = append(statics, staticConfig{[]string{tg.addr}, map[string]string{"namespace": tg.namespace, "pod": tg.pod}})
+	}
+	config := map[string]any{
+		"global": map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
+		"scrape_configs": []map[string]any{{
+			"job_name":       "runway-demo",
+			"honor_labels":   true,
+			"static_configs": statics,
+		}},
+	}
+	data, err := yaml.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	proc := startProcess(t, "prometheus", environ(), bin,
+		"--config.file="+cfgFile,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--web.console.templates="+dir, "--web.console.libraries="+dir,
+	)
+	p := &prometheus{URL: "http://" + addr}
+	waitFor(t, 30*time.Second, "prometheus ready", func() (bool, string) {
+		if proc.exited() {
+			t.Fatalf("prometheus exited: %s", tail(proc.log.String(), 3000))
+		}
+		resp, err := http.Get(p.URL + "/-/ready")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	return p
+}
+
+// promSample is one element of an instant vector from the HTTP API.
+type promSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+// query runs an instant PromQL query through Prometheus' HTTP API.
+func (p *prometheus) query(q string) ([]promSample, error) {
+	resp, err := http.Get(p.URL + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string       `json:"resultType"`
+			Result     []promSample `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s", q, body.Error)
+	}
+	return body.Data.Result, nil
+}
+
+func (s promSample) float(t *testing.T) float64 {
+	t.Helper()
+	str, _ := s.Value[1].(string)
+	v, err := strconv.ParseFloat(str, 64)
+	if err != nil {
+		t.Fatalf("sample value %v: %v", s.Value, err)
+	}
+	return v
+}
+
+// scalar runs q and returns its single value.
+func (p *prometheus) scalar(t *testing.T, q string) float64 {
+	t.Helper()
+	res, err := p.query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 {
+		t.Fatalf("query %q returned %d series, want 1: %+v", q, len(res), res)
+	}
+	return res[0].float(t)
+}
+
+// manifest decodes a file of examples/kubernetes loosely (the strict test
+// lives in that module).
+func manifest(t *testing.T, name string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "kubernetes", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// hpaDesired is the HPA's replica calculation for one metric:
+//   - Value target (KEDA metricType Value): ceil(current × value / target)
+//   - AverageValue target of an External metric (KEDA's default): the HPA
+//     divides the value by the current replica count itself, so
+//     ceil(current × (value/current) / target) = ceil(value / target)
+//   - Pods metric (prometheus-adapter): ceil(current × avg(per-pod) / target)
+//
+// The HPA's 10 % tolerance does not matter for the cases tested here.
+func hpaDesired(metricType string, current int, value, target float64) int {
+	switch metricType {
+	case "Value":
+		return int(math.Ceil(float64(current) * value / target))
+	default: // AverageValue
+		return int(math.Ceil(value / target))
+	}
+}
+
+// TestPrometheusAutoscalingQueries: a real Prometheus scrapes three demo
+// instances holding 2, 4 and 9 requests. The documented queries return the
+// per-pod average 5, and the KEDA and HPA set-ups of examples/kubernetes
+// ask for the replica count the HPA formula gives for that average.
+func TestPrometheusAutoscalingQueries(t *testing.T) {
+	prometheusBin(t)
+	heldPerPod := []int{2, 4, 9}
+	var targets []target
+	var apps []*demo
+	for i := range heldPerPod {
+		pod := fmt.Sprintf("runway-demo-%d", i)
+		app := startDemo(t, pod, nil)
+		apps = append(apps, app)
+		targets = append(targets, target{strings.TrimPrefix(app.URL, "http://"), "default", pod})
+	}
+	prom := startPrometheus(t, targets)
+
+	sum := 0
+	for i, n := range heldPerPod {
+		hold(t, apps[i].URL, n)
+		sum += n
+	}
+	current := len(heldPerPod)
+	avg := float64(sum) / float64(current)
+	sel := `{namespace="default",pod=~"runway-demo-.+"}`
+	took := waitFor(t, 15*time.Second, "prometheus has the held requests", func() (bool, string) {
+		res, err := prom.query("sum(runway_requests_in_flight" + sel + ") and count(runway_requests_in_flight" + sel + ") == 3")
+		if err != nil || len(res) != 1 {
+			return false, fmt.Sprint(res, err)
+		}
+		v := res[0].float(t)
+		return v == float64(sum), fmt.Sprint(v)
+	})
+	t.Logf("held requests visible through Prometheus after %v", took.Round(time.Millisecond))
+
+	var so struct {
+		Spec struct {
+			Triggers []struct {
+				MetricType string            `json:"metricType"`
+				Metadata   map[string]string `json:"metadata"`
+			} `json:"triggers"`
+		} `json:"spec"`
+	}
+	manifest(t, "keda-scaledobject.yaml", &so)
+	trigger := so.Spec.Triggers[0]
+	threshold, err := strconv.ParseFloat(trigger.Metadata["threshold"], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the right answer is, from the numbers held: the average pod holds
+	// 5, so with a target of 5 the HPA wants ceil(3 × 5 / 5) = 3 replicas.
+	want := int(math.Ceil(float64(current) * avg / threshold))
+
+	cases := []struct {
+		name, query, metricType string
+		correct                 bool
+	}{
+		{"keda-scaledobject.yaml", trigger.Metadata["query"], trigger.MetricType, true},
+		{"per-pod average with Value", "avg(runway_requests_in_flight" + sel + ")", "Value", true},
+		{"seed query with the default AverageValue divides twice", "sum(runway_requests_in_flight" + sel + ") / count(up)", "AverageValue", false},
+		{"avg with AverageValue divides twice", "avg(runway_requests_in_flight" + sel + ")", "AverageValue", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := prom.scalar(t, tc.query)
+			got := hpaDesired(tc.metricType, current, v, threshold)
+			t.Logf("%s  [%s] = %v -> desired %d replicas (want %d)", tc.query, tc.metricType, v, got, want)
+			if tc.correct && got != want {
+				t.Errorf("desired %d replicas, want %d", got, want)
+			}
+			if !tc.correct && got == want {
+				t.Errorf("the trap gives the right answer %d: the test does not discriminate", got)
+			}
+		})
+	}
+
+	t.Run("docs/autoscaling.md shows these queries", func(t *testing.T) {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "autoscaling.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{trigger.Metadata["query"], cases[1].query, "metricType: " + trigger.MetricType} {
+			if !strings.Contains(string(doc), q) {
+				t.Errorf("docs/autoscaling.md does not show %q", q)
+			}
+		}
+	})
+
+	t.Run("per-pod average is 5", func(t *testing.T) {
+		if got := prom.scalar(t, "avg(runway_requests_in_flight"+sel+")"); got != avg {
+			t.Errorf("avg = %v, want %v", got, avg)
+		}
+		if got := prom.scalar(t, "sum(runway_requests_in_flight"+sel+") / count(runway_requests_in_flight"+sel+")"); got != avg {
+			t.Errorf("sum/count = %v, want %v", got, avg)
+		}
+	})
+
+	t.Run("prometheus-adapter rule and hpa.yaml", func(t *testing.T) {
+		var cm struct {
+			Data map[string]string `json:"data"`
+		}
+		manifest(t, "prometheus-adapter-config.yaml", &cm)
+		var cfg struct {
+			Rules []struct {
+				MetricsQuery string `json:"metricsQuery"`
+			} `json:"rules"`
+		}
+		if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		// Render the rule as prometheus-adapter does for
+		// GET .../namespaces/default/pods/*/runway_requests_in_flight.
+		tmpl, err := template.New("q").Delims("<<", ">>").Parse(cfg.Rules[0].MetricsQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q bytes.Buffer
+		err = tmpl.Execute(&q, map[string]string{
+			"Series":        "runway_requests_in_flight",
+			"LabelMatchers": `namespace="default",pod=~"runway-demo-0|runway-demo-1|runway-demo-2"`,
+			"GroupBy":       "pod",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := prom.query(q.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != current {
+			t.Fatalf("adapter query %s returned %d pods, want %d", q.String(), len(res), current)
+		}
+		var perPod float64
+		for _, s := range res {
+			perPod += s.float(t)
+		}
+		perPod /= float64(len(res))
+
+		var hpa struct {
+			Spec struct {
+				Metrics []struct {
+					Pods struct {
+						Target struct {
+							AverageValue string `json:"averageValue"`
+						} `json:"target"`
+					} `json:"pods"`
+				} `json:"metrics"`
+			} `json:"spec"`
+		}
+		manifest(t, "hpa.yaml", &hpa)
+		target, err := strconv.ParseFloat(hpa.Spec.Metrics[0].Pods.Target.AverageValue, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := hpaDesired("Value", current, perPod, target) // Pods: current × avg / target
+		t.Logf("%s -> %d pods, average %v -> desired %d replicas", q.String(), len(res), perPod, got)
+		if want := int(math.Ceil(float64(current) * avg / target)); got != want {
+			t.Errorf("desired %d replicas, want %d", got, want)
+		}
+	})
+}
