@@ -65,8 +65,7 @@ func WithServiceInstanceID(id string) Option {
 // the same key; [WithServiceName] and [WithServiceInstanceID] win over them.
 // The option may be given more than once; later values win.
 //
-// Default: none. An attribute with an empty key or no value is a
-// construction error.
+// Default: none. An attribute with an empty key is a construction error.
 func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) {
 		for _, kv := range attrs {
