@@ -103,6 +103,40 @@ func (r *results) get(name, unit string) (stat, bool) {
 	return s, true
 }
 
+// ratio is the median over the rounds of a's value ÷ b's value in the
+// same round: on a shared machine the load changes from round to round,
+// and a ratio within a round cancels it. Values are in round order (each
+// round appends one value per benchmark); with unequal counts it falls
+// back to the ratio of the medians.
+func (r *results) ratio(a, b, unit string) (float64, bool) {
+	q, _, _, ok := r.ratioRange(a, b, unit)
+	return q, ok
+}
+
+// ratioRange is ratio with the smallest and largest per-round ratio.
+func (r *results) ratioRange(a, b, unit string) (median, lo, hi float64, ok bool) {
+	va, vb := r.values[a][unit], r.values[b][unit]
+	if len(va) == 0 || len(vb) == 0 {
+		return 0, 0, 0, false
+	}
+	if len(va) != len(vb) {
+		sa, _ := r.get(a, unit)
+		sb, _ := r.get(b, unit)
+		q := sa.median / sb.median
+		return q, q, q, true
+	}
+	qs := make([]float64, len(va))
+	for i := range va {
+		qs[i] = va[i] / vb[i]
+	}
+	slices.Sort(qs)
+	median = qs[len(qs)/2]
+	if len(qs)%2 == 0 {
+		median = (qs[len(qs)/2-1] + qs[len(qs)/2]) / 2
+	}
+	return median, qs[0], qs[len(qs)-1], true
+}
+
 func (s stat) String() string {
 	return fmt.Sprintf("%s ±%2.0f%%", human(s.median), 100*s.spread)
 }
@@ -131,16 +165,16 @@ func (r *results) print(w io.Writer) {
 
 	impls := r.keys("Middleware/run=serial/impl=")
 	if len(impls) > 0 {
-		tw("## Middleware: one request through ServeHTTP (median of counts, ± largest deviation)\n\n")
+		tw("## Middleware: one request through ServeHTTP (median of counts, ± largest deviation; ratios are medians of per-round ratios)\n\n")
 		tw("| impl | serial ns/op | allocs/op | B/op | parallel ns/op | parallel ÷ serial |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, impl := range impls {
 			s, _ := r.get("Middleware/run=serial/impl="+impl, "ns/op")
 			a, _ := r.get("Middleware/run=serial/impl="+impl, "allocs/op")
 			bo, _ := r.get("Middleware/run=serial/impl="+impl, "B/op")
-			p, ok := r.get("Middleware/run=parallel/impl="+impl, "ns/op")
+			p, _ := r.get("Middleware/run=parallel/impl="+impl, "ns/op")
 			ratio := "–"
-			if ok {
-				ratio = fmt.Sprintf("%.2f", p.median/s.median)
+			if q, ok := r.ratio("Middleware/run=parallel/impl="+impl, "Middleware/run=serial/impl="+impl, "ns/op"); ok {
+				ratio = fmt.Sprintf("%.2f", q)
 			}
 			tw("| %s | %s | %s | %s | %s | %s |\n", impl, s, human(a.median), human(bo.median), p, ratio)
 		}
@@ -149,15 +183,14 @@ func (r *results) print(w io.Writer) {
 	}
 
 	if rows := r.keys("Server/impl="); len(rows) > 0 {
-		tw("## Server: hello world over loopback, wrk (requests/s)\n\n| impl | req/s | ÷ bare |\n|---|---:|---:|\n")
-		bare, _ := r.get("Server/impl=bare", "req/s")
+		tw("## Server: hello world over loopback, wrk (requests/s)\n\n| impl | req/s | ÷ bare | per-round ÷ bare, min–max |\n|---|---:|---:|---:|\n")
 		for _, impl := range rows {
 			s, _ := r.get("Server/impl="+impl, "req/s")
-			tw("| %s | %s | %.3f |\n", impl, s, s.median/bare.median)
+			q, lo, hi, _ := r.ratioRange("Server/impl="+impl, "Server/impl=bare", "req/s")
+			tw("| %s | %s | %.3f | %.2f–%.2f |\n", impl, s, q, lo, hi)
 		}
 		tw("\n")
-		if rw, ok := r.get("Server/impl=runway", "req/s"); ok && bare.median > 0 {
-			q := rw.median / bare.median
+		if q, ok := r.ratio("Server/impl=runway", "Server/impl=bare", "req/s"); ok {
 			targets = append(targets, target{"server throughput runway ÷ bare", fmt.Sprintf("%.3f", q), "≥ 0.97", q >= 0.97})
 		}
 	}
@@ -195,8 +228,7 @@ func (r *results) print(w io.Writer) {
 func (r *results) middlewareTargets() []target {
 	var ts []target
 	const serial = "Middleware/run=serial/impl="
-	rw, ok := r.get(serial+"runway", "ns/op")
-	if !ok {
+	if _, ok := r.get(serial+"runway", "ns/op"); !ok {
 		return nil
 	}
 	if a, ok := r.get(serial+"runway", "allocs/op"); ok {
@@ -206,17 +238,14 @@ func (r *results) middlewareTargets() []target {
 		impl string
 		max  float64
 	}{{"otelhttp", 0.1}, {"promhttp", 0.5}} {
-		if o, ok := r.get(serial+c.impl, "ns/op"); ok {
-			q := rw.median / o.median
+		if q, ok := r.ratio(serial+"runway", serial+c.impl, "ns/op"); ok {
 			ts = append(ts, target{"ns/op runway ÷ " + c.impl, fmt.Sprintf("%.3f", q), fmt.Sprintf("≤ %.2f", c.max), q <= c.max})
 		}
 	}
 	const parallel = "Middleware/run=parallel/impl="
-	rp, ok1 := r.get(parallel+"runway", "ns/op")
-	as, ok2 := r.get(serial+"atomic", "ns/op")
-	ap, ok3 := r.get(parallel+"atomic", "ns/op")
-	if ok1 && ok2 && ok3 {
-		q, qa := rp.median/rw.median, ap.median/as.median
+	q, ok1 := r.ratio(parallel+"runway", serial+"runway", "ns/op")
+	qa, ok2 := r.ratio(parallel+"atomic", serial+"atomic", "ns/op")
+	if ok1 && ok2 {
 		ts = append(ts, target{"contention: parallel ÷ serial, runway vs bare atomic",
 			fmt.Sprintf("%.2f vs %.2f", q, qa), "runway ≤ atomic", q <= qa})
 	}
@@ -242,7 +271,8 @@ func (r *results) scrape(w io.Writer) []target {
 		ca, _ := r.get(prefix+"client_golang", "allocs/op")
 		perSeries["runway"][n] = rt.median / float64(n)
 		perSeries["client_golang"][n] = ct.median / float64(n)
-		fmt.Fprintf(w, "| %d | %s | %s | %.2f | %s | %s | %s | %s |\n", n, rt, ct, rt.median/ct.median,
+		q, _ := r.ratio(prefix+"runway", prefix+"client_golang", "ns/op")
+		fmt.Fprintf(w, "| %d | %s | %s | %.2f | %s | %s | %s | %s |\n", n, rt, ct, q,
 			human(ra.median), human(ca.median), human(rt.median/float64(n)), human(ct.median/float64(n)))
 	}
 	fmt.Fprintln(w)
