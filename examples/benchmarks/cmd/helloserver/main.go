@@ -29,18 +29,20 @@ func main() {
 	impls := flag.String("impls", "bare,runway,promhttp,otelhttp", "comma-separated instrumentations to serve")
 	timeout := flag.Duration("timeout", 30*time.Minute, "stop serving after this long")
 	flag.Parse()
-	if err := run(*impls, *timeout); err != nil {
+	if err := run(*impls, *timeout, os.Stdin, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(impls string, timeout time.Duration) error {
+// run serves until input is closed (or yields EOF), a signal, or timeout,
+// and writes the "NAME URL" lines to out.
+func run(impls string, timeout time.Duration, input io.Reader, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	go func() { // stop when the caller closes our standard input
-		_, _ = io.Copy(io.Discard, os.Stdin)
+		_, _ = io.Copy(io.Discard, input)
 		cancel()
 	}()
 
@@ -63,7 +65,7 @@ func run(impls string, timeout time.Duration) error {
 				errs <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
-		fmt.Printf("%s http://%s/\n", name, ln.Addr())
+		fmt.Fprintf(out, "%s http://%s/\n", name, ln.Addr())
 	}
 	select {
 	case <-ctx.Done():
