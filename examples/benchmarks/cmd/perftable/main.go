@@ -183,11 +183,18 @@ func (r *results) print(w io.Writer) {
 	}
 
 	if rows := r.keys("Server/impl="); len(rows) > 0 {
-		tw("## Server: hello world over loopback, wrk (requests/s)\n\n| impl | req/s | ÷ bare | per-round ÷ bare, min–max |\n|---|---:|---:|---:|\n")
+		tw("## Server: hello world over loopback, wrk\n\n| impl | req/s | ÷ bare | per-round ÷ bare, min–max | server CPU µs/req | ÷ bare |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, impl := range rows {
-			s, _ := r.get("Server/impl="+impl, "req/s")
-			q, lo, hi, _ := r.ratioRange("Server/impl="+impl, "Server/impl=bare", "req/s")
-			tw("| %s | %s | %.3f | %.2f–%.2f |\n", impl, s, q, lo, hi)
+			name := "Server/impl=" + impl
+			s, _ := r.get(name, "req/s")
+			q, lo, hi, _ := r.ratioRange(name, "Server/impl=bare", "req/s")
+			cpu, cq := "–", "–"
+			if c, ok := r.get(name, "server-cpu-µs/req"); ok {
+				cpu = c.String()
+				q, _ := r.ratio(name, "Server/impl=bare", "server-cpu-µs/req")
+				cq = fmt.Sprintf("%.3f", q)
+			}
+			tw("| %s | %s | %.3f | %.2f–%.2f | %s | %s |\n", impl, s, q, lo, hi, cpu, cq)
 		}
 		tw("\n")
 		if q, ok := r.ratio("Server/impl=runway", "Server/impl=bare", "req/s"); ok {

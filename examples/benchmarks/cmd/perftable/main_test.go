@@ -14,8 +14,8 @@ BenchmarkMiddleware/run=serial/impl=promhttp-2  1000  1000 ns/op  800 B/op  6 al
 BenchmarkMiddleware/run=serial/impl=otelhttp-2  1000  1000 ns/op  2700 B/op  30 allocs/op
 BenchmarkMiddleware/run=parallel/impl=atomic-2  1000  20 ns/op  0 B/op  0 allocs/op
 BenchmarkMiddleware/run=parallel/impl=runway-2  1000  60 ns/op  0 B/op  0 allocs/op
-BenchmarkServer/impl=bare 1 1000 req/s
-BenchmarkServer/impl=runway 1 960 req/s
+BenchmarkServer/impl=bare 1 1000 req/s 20 server-cpu-µs/req
+BenchmarkServer/impl=runway 1 960 req/s 21 server-cpu-µs/req
 BenchmarkScrape/series=10/impl=runway-2 100 1000 ns/op 10 allocs/op
 BenchmarkScrape/series=10/impl=client_golang-2 100 500 ns/op 5 allocs/op
 BenchmarkScrape/series=100/impl=runway-2 100 10000 ns/op 100 allocs/op
@@ -44,6 +44,7 @@ func TestPrint(t *testing.T) {
 		"| server throughput runway ÷ bare | 0.960 | ≥ 0.97 | **missed** |",
 		"| scrape grows linearly: runway ns/series at 1000 ÷ at 100 | 1.50 | ≤ 1.25 | **missed** |",
 		"| record/exemplars=always_off | 200 ± 0% | 0.0 |",
+		"| runway | 960 ± 0% | 0.960 | 0.96–0.96 | 21.0 ± 0% | 1.050 |",
 	} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("output lacks %q:\n%s", line, out.String())
