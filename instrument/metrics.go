@@ -26,6 +26,13 @@ const (
 
 	requestUnit  = "{request}"
 	durationUnit = "s"
+
+	// Descriptions shared by every recorder that creates the instruments
+	// (HTTP middleware, gRPC stats handler): the SDK merges instruments of
+	// one name only when unit and description are identical.
+	inFlightDescription = "Requests in flight: received by the middleware and not yet finished. The autoscaling signal."
+	requestsDescription = "Finished requests, by method and final status code."
+	durationDescription = "Duration of requests (HTTP requests and RPCs), from the middleware receiving the request to the handler returning."
 )
 
 // recorder owns the instruments of one middleware and the counters behind
@@ -53,20 +60,20 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 	var err error
 	if rec.duration, err = meter.Float64Histogram(DurationName,
 		metric.WithUnit(durationUnit),
-		metric.WithDescription("Duration of HTTP requests, from the middleware receiving the request to the handler returning."),
+		metric.WithDescription(durationDescription),
 		metric.WithExplicitBucketBoundaries(c.buckets...),
 	); err != nil {
 		return nil, fmt.Errorf("instrument: creating %s: %w", DurationName, err)
 	}
 	if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(InFlightName,
 		metric.WithUnit(requestUnit),
-		metric.WithDescription("Requests in flight: received by the middleware and not yet finished. The autoscaling signal."),
+		metric.WithDescription(inFlightDescription),
 	); err != nil {
 		return nil, fmt.Errorf("instrument: creating %s: %w", InFlightName, err)
 	}
 	if rec.requests, err = meter.Int64ObservableCounter(RequestsName,
 		metric.WithUnit(requestUnit),
-		metric.WithDescription("Finished requests, by method and final status code."),
+		metric.WithDescription(requestsDescription),
 	); err != nil {
 		return nil, fmt.Errorf("instrument: creating %s: %w", RequestsName, err)
 	}

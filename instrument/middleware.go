@@ -39,6 +39,11 @@ type measurer struct {
 	other    *route        // the route when routes are off
 	excluded map[string]struct{}
 	maxExcl  int // length of the longest excluded path
+
+	// afterDispatch is set when routes may be named after the handler
+	// returns (WithRouteFunc, SetRoute); routeFunc may be nil.
+	afterDispatch bool
+	routeFunc     func(*http.Request) string
 }
 
 func newMeasurer(opts []Option) (*measurer, error) {
@@ -46,9 +51,10 @@ func newMeasurer(opts []Option) (*measurer, error) {
 	if err != nil {
 		return nil, err
 	}
-	withRoute := len(c.groups) > 0 || c.mux != nil
+	withRoute := len(c.groups) > 0 || c.mux != nil || c.routeFunc != nil || c.setRoute
 	routes := newRouteTable(withRoute, c.maxRoutes)
 	m := &measurer{other: routes.other, excluded: make(map[string]struct{}, len(c.excluded))}
+	m.afterDispatch, m.routeFunc = withRoute, c.routeFunc
 	for _, p := range c.excluded {
 		m.excluded[p] = struct{}{}
 		m.maxExcl = max(m.maxExcl, len(p))
@@ -108,8 +114,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if returned {
 			status = rw.finalStatus()
 		}
-		m.rec.end(r.Context(), rt, rt, method, status, monoNow()-start)
+		recRoute := rt
+		var routePanic any
+		if m.afterDispatch {
+			recRoute, routePanic = m.routeAfter(r, rw, rt)
+		}
+		m.rec.end(r.Context(), rt, recRoute, method, status, monoNow()-start)
 		rw.release()
+		if routePanic != nil {
+			panic(routePanic)
+		}
 	}()
 	h.next.ServeHTTP(wrapped, r)
 	returned = true
@@ -122,3 +136,27 @@ var monoEpoch = time.Now()
 // monoEpoch: durations are differences of two monoNow readings. time.Now
 // would read the wall clock as well, a third clock reading per request.
 func monoNow() time.Duration { return time.Since(monoEpoch) }
+
+// routeAfter returns the route a finished request is recorded under: the
+// one reported by SetRoute, else the one of the route function, else rt,
+// found before dispatch. A panic of the route function is returned, to be
+// raised again once the request is recorded.
+func (m *measurer) routeAfter(r *http.Request, rw *responseWriter, rt *route) (_ *route, panicked any) {
+	name := rw.route
+	if name == "" && m.routeFunc != nil {
+		name, panicked = callRouteFunc(m.routeFunc, r)
+	}
+	if name == "" {
+		return rt, panicked
+	}
+	return m.rec.routes.lookup(name), panicked
+}
+
+func callRouteFunc(f func(*http.Request) string, r *http.Request) (name string, panicked any) {
+	defer func() {
+		if p := recover(); p != nil {
+			name, panicked = "", p
+		}
+	}()
+	return f(r), nil
+}

@@ -36,13 +36,40 @@ type optionFunc func(*config) error
 
 func (f optionFunc) apply(c *config) error { return f(c) }
 
+// SharedOption configures both the HTTP middleware (NewMiddleware,
+// NewHandler) and the gRPC stats handler (NewGRPCStatsHandler).
+type SharedOption interface {
+	Option
+	GRPCOption
+}
+
+type sharedOptionFunc func(*sharedConfig) error
+
+func (f sharedOptionFunc) apply(c *config) error         { return f(&c.sharedConfig) }
+func (f sharedOptionFunc) applyGRPC(c *grpcConfig) error { return f(&c.sharedConfig) }
+
+// sharedConfig is the part of the configuration that the HTTP middleware
+// and the gRPC stats handler have in common.
+type sharedConfig struct {
+	provider metric.MeterProvider
+	buckets  []float64
+}
+
+// resolve fills in the defaults that apply after every option ran.
+func (s *sharedConfig) resolve() {
+	if s.provider == nil {
+		s.provider = otel.GetMeterProvider()
+	}
+}
+
 // config is the resolved configuration of a middleware.
 type config struct {
-	provider  metric.MeterProvider
+	sharedConfig
 	groups    []RouteGroup
 	mux       *http.ServeMux
+	routeFunc func(*http.Request) string
+	setRoute  bool
 	excluded  []string
-	buckets   []float64
 	maxRoutes int
 }
 
@@ -51,9 +78,9 @@ type config struct {
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
 		excluded:  DefaultExcludedPaths,
-		buckets:   DefaultDurationBuckets,
 		maxRoutes: DefaultMaxRoutes,
 	}
+	c.buckets = DefaultDurationBuckets
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -62,9 +89,7 @@ func newConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
-	if c.provider == nil {
-		c.provider = otel.GetMeterProvider()
-	}
+	c.resolve()
 	if c.mux != nil && len(c.groups) > 0 {
 		return nil, optionError("WithServeMux", "cannot be combined with WithRouteGroups: choose one source of routes")
 	}
@@ -74,8 +99,8 @@ func newConfig(opts []Option) (*config, error) {
 // WithMeterProvider sets the MeterProvider the instruments are created
 // from. The default is the global provider, otel.GetMeterProvider(), read
 // when the middleware is constructed. A nil provider is an error.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(c *config) error {
+func WithMeterProvider(mp metric.MeterProvider) SharedOption {
+	return sharedOptionFunc(func(c *sharedConfig) error {
 		if mp == nil {
 			return optionError("WithMeterProvider", "nil MeterProvider")
 		}
@@ -122,6 +147,49 @@ func WithServeMux(mux *http.ServeMux) Option {
 	})
 }
 
+// WithRouteFunc takes each request's route from f, called after the
+// handler returns (or panics) with the request the middleware received.
+// It is meant for routers that record the matched pattern in place while
+// they dispatch, such as chi (chi.RouteContext(r.Context()).RoutePattern()
+// with the middleware installed by Router.Use) and gorilla/mux
+// (mux.CurrentRoute(r).GetPathTemplate() with Router.Use). f must return a
+// route template, never a raw path; "" means no route, and the request is
+// recorded under the route found before dispatch (a route group or a
+// ServeMux pattern) or else UnmatchedRoute. Distinct values are bounded
+// by WithMaxRoutes. If f panics, the request is still recorded (under the
+// route found before dispatch) and the panic is raised again.
+//
+// The route of f names http.route on runway.requests and
+// runway.request.duration. It is known only once the request is over, so
+// it does not name runway.requests.in_flight_by_route: per-route in-flight
+// counts come from WithRouteGroups or WithServeMux, which may be combined
+// with WithRouteFunc. The default is no route function. A nil f is an
+// error.
+func WithRouteFunc(f func(r *http.Request) string) Option {
+	return optionFunc(func(c *config) error {
+		if f == nil {
+			return optionError("WithRouteFunc", "nil function")
+		}
+		c.routeFunc = f
+		return nil
+	})
+}
+
+// WithSetRoute turns http.route on for routes reported by SetRoute, for
+// frameworks that are not net/http middleware chains and keep the matched
+// route in their own context, such as gin (c.FullPath()) and echo
+// (c.Path()): a one-line middleware of the framework passes the route to
+// SetRoute. SetRoute is also honoured without this option when another
+// route option (WithRouteGroups, WithServeMux, WithRouteFunc) is set. As
+// with WithRouteFunc, such routes name runway.requests and
+// runway.request.duration, not runway.requests.in_flight_by_route.
+func WithSetRoute() Option {
+	return optionFunc(func(c *config) error {
+		c.setRoute = true
+		return nil
+	})
+}
+
 // WithExcludedPaths sets the request paths that pass through unmeasured,
 // matched exactly against the request's URL path. It replaces the default
 // list, DefaultExcludedPaths; call it with no paths to measure every
@@ -143,8 +211,8 @@ func WithExcludedPaths(paths ...string) Option {
 // boundaries must be finite, non-negative and strictly increasing, and
 // there must be at least one. A View configured on the MeterProvider still
 // wins over this hint.
-func WithDurationBuckets(bounds ...float64) Option {
-	return optionFunc(func(c *config) error {
+func WithDurationBuckets(bounds ...float64) SharedOption {
+	return sharedOptionFunc(func(c *sharedConfig) error {
 		if len(bounds) == 0 {
 			return optionError("WithDurationBuckets", "no boundaries")
 		}

@@ -27,6 +27,7 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	hijacked    bool
+	route       string // reported by SetRoute, "" if none
 
 	flusher      http.Flusher
 	hijacker     http.Hijacker
