@@ -101,6 +101,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := m.route(r)
 	start := time.Now()
 	m.rec.start(rt)
+	m.rec.timeStart(rt, start)
 	rw, wrapped := newResponseWriter(w)
 	returned := false
 	defer func() {
@@ -108,7 +109,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if returned {
 			status = rw.finalStatus()
 		}
-		m.rec.end(r.Context(), rt, rt, method, status, time.Since(start))
+		elapsed := time.Since(start)
+		m.rec.end(r.Context(), rt, rt, method, status, elapsed)
+		m.rec.timeEnd(rt, start, elapsed)
 		rw.release()
 	}()
 	h.next.ServeHTTP(wrapped, r)

@@ -44,6 +44,8 @@ type config struct {
 	excluded  []string
 	buckets   []float64
 	maxRoutes int
+	// noInflightTime turns runway.requests.in_flight_time off (WithInFlightTime).
+	noInflightTime bool
 }
 
 // newConfig resolves the defaults and applies opts. It returns the first
@@ -172,6 +174,18 @@ func WithMaxRoutes(n int) Option {
 			return optionError("WithMaxRoutes", "%d is less than 1", n)
 		}
 		c.maxRoutes = n
+		return nil
+	})
+}
+
+// WithInFlightTime turns the time-weighted in-flight counters
+// runway.requests.in_flight_time (and, with routes,
+// runway.requests.in_flight_time_by_route) on or off. They are on by
+// default: they cost one atomic add when a request starts and one when it
+// ends, no allocation and no extra clock read.
+func WithInFlightTime(enabled bool) Option {
+	return optionFunc(func(c *config) error {
+		c.noInflightTime = !enabled
 		return nil
 	})
 }
