@@ -39,6 +39,8 @@ type measurer struct {
 	other    *route        // the route when routes are off
 	excluded map[string]struct{}
 	maxExcl  int // length of the longest excluded path
+
+	limit *limiter // nil without WithConcurrencyLimit
 }
 
 func newMeasurer(opts []Option) (*measurer, error) {
@@ -60,6 +62,9 @@ func newMeasurer(opts []Option) (*measurer, error) {
 		m.resolver = newMuxResolver(routes, c.mux)
 	}
 	if m.rec, err = newRecorder(c, routes); err != nil {
+		return nil, err
+	}
+	if m.limit, err = newLimiter(c); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -114,6 +119,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.rec.timeEnd(rt, start, elapsed)
 		rw.release()
 	}()
+	if l := m.limit; l != nil {
+		if !l.acquire(wrapped, r) {
+			returned = true
+			return
+		}
+		defer l.release()
+	}
 	h.next.ServeHTTP(wrapped, r)
 	returned = true
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -46,6 +47,9 @@ type config struct {
 	maxRoutes int
 	// noInflightTime turns runway.requests.in_flight_time off (WithInFlightTime).
 	noInflightTime bool
+	// limit > 0 enables the concurrency limit (WithConcurrencyLimit).
+	limit, limitQueue int
+	retryAfter        time.Duration
 }
 
 // newConfig resolves the defaults and applies opts. It returns the first
@@ -186,6 +190,46 @@ func WithMaxRoutes(n int) Option {
 func WithInFlightTime(enabled bool) Option {
 	return optionFunc(func(c *config) error {
 		c.noInflightTime = !enabled
+		return nil
+	})
+}
+
+// WithConcurrencyLimit admits at most limit measured requests at once. Up
+// to queue more wait for a slot, first in, first out; a waiting request
+// whose context ends (client gone, deadline) leaves the queue. Any other
+// request is answered at once with 503 Service Unavailable and a
+// Retry-After header (WithRetryAfter). Excluded paths bypass the limit.
+//
+// The limit sits inside the measurement: waiting requests are counted in
+// runway.requests.in_flight (they are load the server holds) and their
+// wait is part of runway.request.duration; refused requests are counted in
+// runway.requests with status 503. The limit adds the instruments
+// runway.limit.waiting, runway.limit.rejected, runway.limit.wait.duration,
+// runway.limit.concurrency and runway.limit.queue.
+//
+// The default is no limit. limit must be at least 1 and queue at least 0.
+func WithConcurrencyLimit(limit, queue int) Option {
+	return optionFunc(func(c *config) error {
+		if limit < 1 {
+			return optionError("WithConcurrencyLimit", "limit %d is less than 1", limit)
+		}
+		if queue < 0 {
+			return optionError("WithConcurrencyLimit", "queue %d is negative", queue)
+		}
+		c.limit, c.limitQueue = limit, queue
+		return nil
+	})
+}
+
+// WithRetryAfter sets the Retry-After header of requests refused by the
+// concurrency limit, rounded up to whole seconds. The default is
+// DefaultRetryAfter (1 s). d must be positive.
+func WithRetryAfter(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return optionError("WithRetryAfter", "%v is not positive", d)
+		}
+		c.retryAfter = d
 		return nil
 	})
 }
