@@ -40,7 +40,8 @@ type measurer struct {
 	excluded map[string]struct{}
 	maxExcl  int // length of the longest excluded path
 
-	limit *limiter // nil without WithConcurrencyLimit
+	limit   *limiter          // nil without WithConcurrencyLimit
+	streams *streamClassifier // nil with WithStreams(false)
 }
 
 func newMeasurer(opts []Option) (*measurer, error) {
@@ -65,6 +66,9 @@ func newMeasurer(opts []Option) (*measurer, error) {
 		return nil, err
 	}
 	if m.limit, err = newLimiter(c); err != nil {
+		return nil, err
+	}
+	if m.streams, err = newStreamClassifier(c, m.rec); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -105,26 +109,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := methodIndex(r.Method)
 	rt := m.route(r)
 	start := time.Now()
-	m.rec.start(rt)
-	m.rec.timeStart(rt, start)
 	rw, wrapped := newResponseWriter(w)
+	if m.streams == nil || !m.streams.begin(rw, rt, start) {
+		m.rec.start(rt)
+		m.rec.timeStart(rt, start)
+	}
 	returned := false
 	defer func() {
 		status := http.StatusInternalServerError // the handler panicked
 		if returned {
 			status = rw.finalStatus()
 		}
-		elapsed := time.Since(start)
-		m.rec.end(r.Context(), rt, rt, method, status, elapsed)
-		m.rec.timeEnd(rt, start, elapsed)
+		if rw.st.stream {
+			m.streams.end(rt, method, status)
+		} else {
+			elapsed := time.Since(start)
+			m.rec.end(r.Context(), rt, rt, method, status, elapsed)
+			m.rec.timeEnd(rt, start, elapsed)
+		}
 		rw.release()
 	}()
-	if l := m.limit; l != nil {
+	if l := m.limit; l != nil && !rw.st.stream {
 		if !l.acquire(wrapped, r) {
 			returned = true
 			return
 		}
-		defer l.release()
+		rw.st.limit = l
+		defer rw.st.releaseLimit()
 	}
 	h.next.ServeHTTP(wrapped, r)
 	returned = true

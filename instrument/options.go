@@ -50,6 +50,9 @@ type config struct {
 	// limit > 0 enables the concurrency limit (WithConcurrencyLimit).
 	limit, limitQueue int
 	retryAfter        time.Duration
+	// noStreams turns stream classification off (WithStreams).
+	noStreams    bool
+	streamRoutes []string
 }
 
 // newConfig resolves the defaults and applies opts. It returns the first
@@ -230,6 +233,39 @@ func WithRetryAfter(d time.Duration) Option {
 			return optionError("WithRetryAfter", "%v is not positive", d)
 		}
 		c.retryAfter = d
+		return nil
+	})
+}
+
+// WithStreams turns the classification of long-lived streams on or off. It
+// is on by default: server-sent events (Content-Type text/event-stream),
+// responses with status 101, hijacked connections (WebSockets) and the
+// routes of WithStreamingRoutes are counted in runway.streams.in_flight and
+// kept out of runway.requests.in_flight, runway.requests.in_flight_time and
+// runway.request.duration (see the package documentation for the exact
+// moment a request becomes a stream). Off, they are measured as ordinary
+// requests that last as long as the stream.
+func WithStreams(enabled bool) Option {
+	return optionFunc(func(c *config) error {
+		c.noStreams = !enabled
+		return nil
+	})
+}
+
+// WithStreamingRoutes marks routes whose requests are streams from the
+// start, such as long polls or chunked feeds that declare themselves in no
+// other way. Each name is a route group name (WithRouteGroups) or a
+// ServeMux route, the pattern without its method ("/events/{id}"). It
+// replaces any earlier list; the default is none. Names must not be empty;
+// it has no effect with WithStreams(false).
+func WithStreamingRoutes(names ...string) Option {
+	return optionFunc(func(c *config) error {
+		for i, n := range names {
+			if n == "" {
+				return optionError("WithStreamingRoutes", "entry %d is empty", i)
+			}
+		}
+		c.streamRoutes = append([]string(nil), names...)
 		return nil
 	})
 }

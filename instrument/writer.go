@@ -27,6 +27,7 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	hijacked    bool
+	st          streamState // streams.go
 
 	flusher      http.Flusher
 	hijacker     http.Hijacker
@@ -92,6 +93,9 @@ func (rw *responseWriter) WriteHeader(code int) {
 	if !rw.wroteHeader && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
 		rw.status = code
 		rw.wroteHeader = true
+		if rw.st.c != nil {
+			rw.st.headerWritten(rw.w.Header(), code)
+		}
 	}
 	rw.w.WriteHeader(code)
 }
@@ -109,6 +113,9 @@ func (rw *responseWriter) implicitOK() {
 	if !rw.wroteHeader {
 		rw.status = http.StatusOK
 		rw.wroteHeader = true
+		if rw.st.c != nil {
+			rw.st.headerWritten(rw.w.Header(), http.StatusOK)
+		}
 	}
 }
 
@@ -121,6 +128,7 @@ func (rw *responseWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, b, err := rw.hijacker.Hijack()
 	if err == nil {
 		rw.hijacked = true
+		rw.st.declare()
 	}
 	return c, b, err
 }
