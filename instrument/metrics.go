@@ -51,6 +51,8 @@ type recorder struct {
 	inflightTime        metric.Float64ObservableCounter // nil when off
 	inflightTimeByRoute metric.Float64ObservableCounter // nil when off or without routes
 	twWords             []uint64                        // scratch for collection, under collectMu
+
+	peak *peakTracker // nil without WithPeakInFlight (peak.go)
 }
 
 func newRecorder(c *config, routes *routeTable) (*recorder, error) {
@@ -89,6 +91,9 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 	if observed, err = rec.newInflightTime(c, meter, observed); err != nil {
 		return nil, err
 	}
+	if rec.peak, err = newPeakTracker(c, rec); err != nil {
+		return nil, err
+	}
 	if _, err := meter.RegisterCallback(rec.observe, observed...); err != nil {
 		return nil, fmt.Errorf("instrument: registering callback: %w", err)
 	}
@@ -97,8 +102,11 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 
 // start marks a request of route rt as in flight.
 func (rec *recorder) start(rt *route) {
-	rec.inflight.Add(1)
+	n := rec.inflight.Add(1)
 	rt.inflight.Add(1)
+	if rec.peak != nil {
+		rec.peak.note(n)
+	}
 }
 
 // end records a finished request of route rt (in flight since it was

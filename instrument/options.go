@@ -53,6 +53,9 @@ type config struct {
 	// noStreams turns stream classification off (WithStreams).
 	noStreams    bool
 	streamRoutes []string
+	// peak enables runway.requests.in_flight.peak (WithPeakInFlight).
+	peak       bool
+	peakWindow time.Duration
 }
 
 // newConfig resolves the defaults and applies opts. It returns the first
@@ -266,6 +269,26 @@ func WithStreamingRoutes(names ...string) Option {
 			}
 		}
 		c.streamRoutes = append([]string(nil), names...)
+		return nil
+	})
+}
+
+// WithPeakInFlight adds runway.requests.in_flight.peak: the highest number
+// of requests in flight over the window before each collection, so that a
+// burst between two scrapes is seen. Set window to at least the longest
+// collection interval of the MeterProvider's readers (scrape interval,
+// export interval): each reader then sees every burst since its own
+// previous collection, whatever the other readers do, and may see a burst
+// again until it is window old. A window of 0 means "since the previous
+// collection by any reader", which is exact with a single reader. The
+// default is off; window must not be negative. It costs a load and a
+// compare per request (a compare-and-swap when a new high is reached).
+func WithPeakInFlight(window time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if window < 0 {
+			return optionError("WithPeakInFlight", "negative window %v", window)
+		}
+		c.peak, c.peakWindow = true, window
 		return nil
 	})
 }
