@@ -36,6 +36,8 @@
 //	WithServiceInstanceID    OTEL_RESOURCE_ATTRIBUTES              HOSTNAME-PID
 //	WithResourceAttributes   OTEL_RESOURCE_ATTRIBUTES              none
 //	WithMetricsAddr          -                                     none: /metrics on the app (Setup)
+//	WithMetricsTLS           -                                     plain HTTP on the separate listener
+//	WithMetricsBasicAuth     -                                     no authentication on the separate listener
 //	WithPrometheusRegistry   -                                     a new registry per Exporter
 //	WithInstrumentOptions    -                                     the middleware's defaults
 //
@@ -79,6 +81,13 @@
 //
 // Errors while gathering are sent to otel.Handle; the scrape still returns
 // what could be gathered.
+//
+// The separate listener of [WithMetricsAddr] binds exactly the address it is
+// given: ":9091" listens on every interface, "127.0.0.1:9091" on loopback
+// only. It serves /metrics and nothing else. [WithMetricsTLS] serves it over
+// HTTPS and [WithMetricsBasicAuth] requires a user and password (bcrypt
+// hashes, as in Prometheus web configuration files); with both, a scrape
+// needs the password and nobody on the network can read it.
 //
 // # OTLP push
 //

@@ -60,6 +60,9 @@ type config struct {
 	interval       time.Duration
 	timeout        time.Duration
 	metricsAddr    string
+	metricsCert    string
+	metricsKey     string
+	metricsUsers   map[string][]byte // user → bcrypt hash
 	registry       *prometheus.Registry
 	instrumentOpts []instrument.Option
 
@@ -92,6 +95,12 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if c.metricsAddr != "" && !c.prometheus {
 		c.invalid("WithMetricsAddr", "the Prometheus exporter is disabled (see WithPrometheus and %s)", envMetricsExporter)
+	}
+	if c.metricsAddr == "" && c.metricsCert != "" {
+		c.invalid("WithMetricsTLS", "applies to the separate metrics listener only: WithMetricsAddr is not set")
+	}
+	if c.metricsAddr == "" && len(c.metricsUsers) > 0 {
+		c.invalid("WithMetricsBasicAuth", "applies to the separate metrics listener only: WithMetricsAddr is not set")
 	}
 
 	if c.otlp {
@@ -227,7 +236,13 @@ func parseEndpoint(raw string) (otlpTarget, error) {
 	if port == "" {
 		port = defaultOTLPPort
 	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return otlpTarget{}, fmt.Errorf("endpoint %q: port %q is not a number in 1-65535", raw, port)
+	}
 	t.hostPort = net.JoinHostPort(u.Hostname(), port)
+	if _, _, err := net.SplitHostPort(t.hostPort); err != nil || strings.ContainsAny(u.Hostname(), "[]") {
+		return otlpTarget{}, fmt.Errorf("endpoint %q: host %q is not a host name or IP address", raw, u.Hostname())
+	}
 	return t, nil
 }
 

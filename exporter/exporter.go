@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -68,8 +69,14 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 	e := &Exporter{instrumentOpts: c.instrumentOpts}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 
-	// Bind first: it is the step most likely to fail, and it has nothing
-	// to undo.
+	// Load the listener's certificate and bind first: these are the steps
+	// most likely to fail, and they have nothing to undo.
+	var certs *certReloader
+	if c.metricsCert != "" {
+		if certs, err = newCertReloader(c.metricsCert, c.metricsKey); err != nil {
+			return nil, fmt.Errorf("%w: WithMetricsTLS(%q, %q): %w", ErrInvalidOption, c.metricsCert, c.metricsKey, err)
+		}
+	}
 	if c.metricsAddr != "" {
 		ln, err := net.Listen("tcp", c.metricsAddr)
 		if err != nil {
@@ -113,7 +120,7 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 
 	e.provider = sdkmetric.NewMeterProvider(mpOpts...)
 	if e.listener != nil {
-		e.serve()
+		e.serve(certs, c.metricsUsers)
 	}
 	return e, nil
 }
@@ -164,28 +171,38 @@ func otlpOptions(c *config) []otlpmetricgrpc.Option {
 	)
 }
 
-// serve starts the separate metrics listener. Only the exact path
-// /metrics is served.
-func (e *Exporter) serve() {
+// serve starts the separate metrics listener, over TLS when certs is not
+// nil and behind basic authentication when users is not empty. Only the
+// exact path /metrics is served.
+func (e *Exporter) serve(certs *certReloader, users map[string][]byte) {
 	metrics := e.metrics
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != MetricsPath {
+			http.NotFound(w, r)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
+	if len(users) > 0 {
+		handler = newBasicAuth(users, handler)
+	}
 	e.server = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != MetricsPath {
-				http.NotFound(w, r)
-				return
-			}
-			metrics.ServeHTTP(w, r)
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    8 << 10,
 	}
+	serve := e.server.Serve
+	if certs != nil {
+		e.server.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
+		serve = func(ln net.Listener) error { return e.server.ServeTLS(ln, "", "") }
+	}
 	e.serverDone = make(chan struct{})
 	go func() {
 		defer close(e.serverDone)
-		if err := e.server.Serve(e.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(e.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			otel.Handle(fmt.Errorf("exporter: metrics listener: %w", err))
 		}
 	}()

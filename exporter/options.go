@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/otel-runway/runway/instrument"
 )
@@ -64,8 +65,7 @@ func WithServiceInstanceID(id string) Option {
 // the same key; [WithServiceName] and [WithServiceInstanceID] win over them.
 // The option may be given more than once; later values win.
 //
-// Default: none. An attribute with an empty key or no value is a
-// construction error.
+// Default: none. An attribute with an empty key is a construction error.
 func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) {
 		for _, kv := range attrs {
@@ -174,6 +174,56 @@ func WithMetricsAddr(addr string) Option {
 			return
 		}
 		c.metricsAddr = addr
+	})
+}
+
+// WithMetricsTLS serves the separate metrics listener ([WithMetricsAddr])
+// over HTTPS (TLS 1.2 or later) with the PEM certificate chain in certFile
+// and its private key in keyFile. The files are read by [New] (a file that
+// cannot be loaded is a construction error) and read again when they
+// change, so a rotated certificate is served without a restart.
+//
+// Default: plain HTTP. It requires [WithMetricsAddr]: the application's own
+// server decides how /metrics on the application is served.
+func WithMetricsTLS(certFile, keyFile string) Option {
+	return optionFunc(func(c *config) {
+		if certFile == "" || keyFile == "" {
+			c.invalid("WithMetricsTLS", "empty certificate or key file name")
+			return
+		}
+		c.metricsCert, c.metricsKey = certFile, keyFile
+	})
+}
+
+// WithMetricsBasicAuth requires HTTP basic authentication on the separate
+// metrics listener ([WithMetricsAddr]): user with the password whose bcrypt
+// hash is bcryptHash, as in a Prometheus web configuration file (for
+// example the output of `htpasswd -nbBC 10 "" PASSWORD | tr -d ':\n'`).
+// Give it once per user. A request without a valid user and password is
+// answered 401. Use it together with [WithMetricsTLS], or on a network you
+// trust: basic auth sends the password in clear text over plain HTTP.
+//
+// Default: no authentication. An empty user, a user given twice or a value
+// that is not a bcrypt hash is a construction error; so is using it without
+// [WithMetricsAddr].
+func WithMetricsBasicAuth(user, bcryptHash string) Option {
+	return optionFunc(func(c *config) {
+		if user == "" {
+			c.invalid("WithMetricsBasicAuth", "empty user")
+			return
+		}
+		if _, err := bcrypt.Cost([]byte(bcryptHash)); err != nil {
+			c.invalid("WithMetricsBasicAuth", "user %q: the password hash is not a bcrypt hash: %v", user, err)
+			return
+		}
+		if _, dup := c.metricsUsers[user]; dup {
+			c.invalid("WithMetricsBasicAuth", "user %q given twice", user)
+			return
+		}
+		if c.metricsUsers == nil {
+			c.metricsUsers = make(map[string][]byte)
+		}
+		c.metricsUsers[user] = []byte(bcryptHash)
 	})
 }
 
