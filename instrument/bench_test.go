@@ -20,7 +20,7 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 func benchServe(b *testing.B, h http.Handler, path string) {
 	r := mustRequest("GET", path)
-	w := discard{}
+	w := newBenchWriter()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -33,7 +33,7 @@ func benchServeParallel(b *testing.B, h http.Handler, path string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		r := mustRequest("GET", path)
-		w := discard{}
+		w := newBenchWriter()
 		for pb.Next() {
 			h.ServeHTTP(w, r)
 		}

@@ -14,6 +14,27 @@
 //	runway.request.duration             Float64Histogram, explicit        s          http.request.method, http.route (with routes)        runway_request_duration_seconds
 //	                                    buckets in seconds
 //
+// Optional instruments (see docs/metrics.md for the contract of each):
+//
+//	runway.requests.in_flight_time           Float64ObservableCounter   s           none (on by default)         runway_requests_in_flight_time_seconds_total
+//	runway.requests.in_flight_time_by_route  Float64ObservableCounter   s           http.route (with routes)     runway_requests_in_flight_time_by_route_seconds_total
+//	runway.requests.in_flight.peak           Int64ObservableGauge       {request}   none (WithPeakInFlight)      runway_requests_in_flight_peak
+//	runway.streams.in_flight                 Int64ObservableUpDownCtr   {stream}    none (on by default)         runway_streams_in_flight
+//	runway.limit.waiting                     Int64ObservableUpDownCtr   {request}   none (WithConcurrencyLimit)  runway_limit_waiting
+//	runway.limit.rejected                    Int64ObservableCounter     {request}   runway.limit.reason          runway_limit_rejected_total
+//	runway.limit.wait.duration               Float64Histogram           s           none                         runway_limit_wait_duration_seconds
+//	runway.limit.concurrency                 Int64ObservableGauge       {request}   none                         runway_limit_concurrency
+//	runway.limit.queue                       Int64ObservableGauge       {request}   none                         runway_limit_queue
+//	runway.connections.accepted              Int64ObservableCounter     {connection} none (NewListener)          runway_connections_accepted_total
+//	runway.connections.open                  Int64ObservableUpDownCtr   {connection} none                        runway_connections_open
+//	runway.listener.accept_queue             Int64ObservableGauge       {connection} none (Linux)                runway_listener_accept_queue
+//	runway.listener.accept_queue.max         Int64ObservableGauge       {connection} none (Linux)                runway_listener_accept_queue_max
+//
+// rate(runway_requests_in_flight_time_seconds_total[1m]) is the exact
+// average number of requests in flight over the last minute, including
+// requests still running, where the in-flight gauge is one sample per
+// scrape.
+//
 // runway.requests.in_flight is the autoscaling signal: requests that have
 // entered the middleware and not yet finished. runway.requests.in_flight_by_route
 // is reported only when routes are configured (WithRouteGroups or
@@ -53,11 +74,12 @@
 //     is recorded with status 500 and the panic continues, unrecovered, to
 //     net/http (or whatever recovers it above the middleware).
 //   - The connection is hijacked: status 101 unless the handler wrote
-//     another status first. The request ends when the handler returns,
-//     whatever happens to the connection afterwards.
+//     another status first. The request becomes a stream at the hijack
+//     (see Streams below) and ends when the handler returns, whatever
+//     happens to the connection afterwards.
 //   - The client disconnects: the request ends when the handler returns.
 //   - Streaming (Flush) responses: the request is in flight until the
-//     handler returns.
+//     handler returns, unless it is a stream (below).
 //   - http.TimeoutHandler inside the middleware: the request ends with
 //     status 503 when the timeout fires. Outside the middleware: the
 //     request stays in flight until the abandoned handler really returns,
@@ -69,6 +91,26 @@
 // http.ResponseController and type assertions behave as without the
 // middleware. It must not be used after ServeHTTP returns (net/http's own
 // rule): it is reused for later requests.
+//
+// # Streams
+//
+// By default (WithStreams) long-lived streams are kept out of
+// runway.requests.in_flight, runway.requests.in_flight_time and
+// runway.request.duration, and counted in runway.streams.in_flight. A
+// request becomes a stream, once and for good: from the start if its route
+// is one of WithStreamingRoutes; when the handler writes its final header
+// (WriteHeader, or the first Write, WriteString, ReadFrom or Flush) with
+// Content-Type text/event-stream set or with status 101; or when it
+// hijacks the connection. A stream is counted in runway.requests when the
+// handler returns and does not hold a slot of the concurrency limit.
+//
+// # Concurrency limit
+//
+// WithConcurrencyLimit(limit, queue) admits at most limit requests at once,
+// lets up to queue more wait in FIFO order (leaving when their context
+// ends), and answers the rest at once with 503 and Retry-After. It sits
+// inside the measurement: waiting requests are in flight, refused ones are
+// counted with status 503. Excluded paths bypass it.
 //
 // Requests to excluded paths (by default DefaultExcludedPaths: /metrics
 // and the usual health probes) pass through unmeasured.

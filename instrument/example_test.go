@@ -60,6 +60,7 @@ func Example() {
 	// runway.requests.in_flight_by_route{http.route=inference} 0
 	// runway.requests.in_flight{} 0
 	// runway.requests{http.request.method=GET,http.response.status_code=200,http.route=inference} 1
+	// runway.streams.in_flight{} 0
 }
 
 func ExampleNewMiddleware() {

@@ -197,7 +197,7 @@ func TestHijack(t *testing.T) {
 	if line, _ := br.ReadString('\n'); line != "ping\n" {
 		t.Errorf("echo = %q", line)
 	}
-	expectFinal(t, m, 101)
+	expectStreamFinal(t, m, 101) // a hijacked connection is a stream
 }
 
 func TestStreamingResponse(t *testing.T) {

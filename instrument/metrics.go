@@ -23,6 +23,11 @@ const (
 	StreamsInFlightName        = "runway.streams.in_flight"
 	StreamsInFlightDescription = "Long-lived streams in flight (server-sent events, WebSockets, streaming RPCs), kept out of runway.requests.in_flight."
 	streamUnit                 = "{stream}"
+	// InFlightTimeName is the time-weighted in-flight count: request-seconds
+	// spent in flight, including the elapsed part of the requests still in
+	// flight at collection, so its rate is the average number in flight.
+	InFlightTimeName        = "runway.requests.in_flight_time"
+	InFlightTimeByRouteName = "runway.requests.in_flight_time_by_route"
 
 	requestUnit  = "{request}"
 	durationUnit = "s"
@@ -52,11 +57,19 @@ type recorder struct {
 	inflightObs     metric.Int64ObservableUpDownCounter
 	inflightByRoute metric.Int64ObservableUpDownCounter // nil without routes
 	requests        metric.Int64ObservableCounter
+
+	// epoch is the origin of the time-weighted counters' clock (inflight_time.go).
+	epoch               time.Time
+	inflightTime        metric.Float64ObservableCounter // nil when off
+	inflightTimeByRoute metric.Float64ObservableCounter // nil when off or without routes
+	twWords             []uint64                        // scratch for collection, under collectMu
+
+	peak *peakTracker // nil without WithPeakInFlight (peak.go)
 }
 
 func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
-	rec := &recorder{routes: routes}
+	rec := &recorder{routes: routes, epoch: time.Now()}
 	var err error
 	if rec.duration, err = meter.Float64Histogram(DurationName,
 		metric.WithUnit(durationUnit),
@@ -87,6 +100,12 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 		}
 		observed = append(observed, rec.inflightByRoute)
 	}
+	if observed, err = rec.newInflightTime(c, meter, observed); err != nil {
+		return nil, err
+	}
+	if rec.peak, err = newPeakTracker(c, rec); err != nil {
+		return nil, err
+	}
 	if _, err := meter.RegisterCallback(rec.observe, observed...); err != nil {
 		return nil, fmt.Errorf("instrument: registering callback: %w", err)
 	}
@@ -99,9 +118,12 @@ type cacheLinePad [64]byte
 
 // start marks a request of route rt as in flight.
 func (rec *recorder) start(rt *route) {
-	rec.inflight.Add(1)
+	n := rec.inflight.Add(1)
 	if rec.inflightByRoute != nil { // without routes nothing reads it
 		rt.inflight.Add(1)
+	}
+	if rec.peak != nil {
+		rec.peak.note(n)
 	}
 }
 
@@ -125,6 +147,7 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 	t := rec.routes
 	t.collectMu.Lock()
 	defer t.collectMu.Unlock()
+	rec.observeInflightTime(o, t.routes())
 	for _, rt := range t.routes() {
 		if rec.inflightByRoute != nil && rt.preDispatch.Load() {
 			o.ObserveInt64(rec.inflightByRoute, rt.inflight.Load(), rt.inflightOpt...)

@@ -44,6 +44,8 @@ type measurer struct {
 	// returns (WithRouteFunc, SetRoute); routeFunc may be nil.
 	afterDispatch bool
 	routeFunc     func(*http.Request) string
+	limit         *limiter          // nil without WithConcurrencyLimit
+	streams       *streamClassifier // nil with WithStreams(false)
 }
 
 func newMeasurer(opts []Option) (*measurer, error) {
@@ -66,6 +68,12 @@ func newMeasurer(opts []Option) (*measurer, error) {
 		m.resolver = newMuxResolver(routes, c.mux)
 	}
 	if m.rec, err = newRecorder(c, routes); err != nil {
+		return nil, err
+	}
+	if m.limit, err = newLimiter(c); err != nil {
+		return nil, err
+	}
+	if m.streams, err = newStreamClassifier(c, m.rec); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -105,9 +113,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	method := methodIndex(r.Method)
 	rt := m.route(r)
-	start := monoNow()
-	m.rec.start(rt)
+	start := time.Now()
 	rw, wrapped := newResponseWriter(w)
+	if m.streams == nil || !m.streams.begin(rw, rt, start) {
+		m.rec.start(rt)
+		m.rec.timeStart(rt, start)
+	}
 	returned := false
 	defer func() {
 		status := http.StatusInternalServerError // the handler panicked
@@ -119,12 +130,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if m.afterDispatch {
 			recRoute, routePanic = m.routeAfter(r, rw, rt)
 		}
-		m.rec.end(r.Context(), rt, recRoute, method, status, monoNow()-start)
+		if rw.st.stream {
+			m.streams.end(recRoute, method, status)
+		} else {
+			elapsed := time.Since(start)
+			m.rec.end(r.Context(), rt, recRoute, method, status, elapsed)
+			m.rec.timeEnd(rt, start, elapsed)
+		}
 		rw.release()
 		if routePanic != nil {
 			panic(routePanic)
 		}
 	}()
+	if l := m.limit; l != nil && !rw.st.stream {
+		if !l.acquire(wrapped, r) {
+			returned = true
+			return
+		}
+		rw.st.limit = l
+		defer rw.st.releaseLimit()
+	}
 	h.next.ServeHTTP(wrapped, r)
 	returned = true
 }

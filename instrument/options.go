@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -71,6 +72,17 @@ type config struct {
 	setRoute  bool
 	excluded  []string
 	maxRoutes int
+	// noInflightTime turns runway.requests.in_flight_time off (WithInFlightTime).
+	noInflightTime bool
+	// limit > 0 enables the concurrency limit (WithConcurrencyLimit).
+	limit, limitQueue int
+	retryAfter        time.Duration
+	// noStreams turns stream classification off (WithStreams).
+	noStreams    bool
+	streamRoutes []string
+	// peak enables runway.requests.in_flight.peak (WithPeakInFlight).
+	peak       bool
+	peakWindow time.Duration
 }
 
 // newConfig resolves the defaults and applies opts. It returns the first
@@ -240,6 +252,111 @@ func WithMaxRoutes(n int) Option {
 			return optionError("WithMaxRoutes", "%d is less than 1", n)
 		}
 		c.maxRoutes = n
+		return nil
+	})
+}
+
+// WithInFlightTime turns the time-weighted in-flight counters
+// runway.requests.in_flight_time (and, with routes,
+// runway.requests.in_flight_time_by_route) on or off. They are on by
+// default: they cost one atomic add when a request starts and one when it
+// ends, no allocation and no extra clock read.
+func WithInFlightTime(enabled bool) Option {
+	return optionFunc(func(c *config) error {
+		c.noInflightTime = !enabled
+		return nil
+	})
+}
+
+// WithConcurrencyLimit admits at most limit measured requests at once. Up
+// to queue more wait for a slot, first in, first out; a waiting request
+// whose context ends (client gone, deadline) leaves the queue. Any other
+// request is answered at once with 503 Service Unavailable and a
+// Retry-After header (WithRetryAfter). Excluded paths bypass the limit.
+//
+// The limit sits inside the measurement: waiting requests are counted in
+// runway.requests.in_flight (they are load the server holds) and their
+// wait is part of runway.request.duration; refused requests are counted in
+// runway.requests with status 503. The limit adds the instruments
+// runway.limit.waiting, runway.limit.rejected, runway.limit.wait.duration,
+// runway.limit.concurrency and runway.limit.queue.
+//
+// The default is no limit. limit must be at least 1 and queue at least 0.
+func WithConcurrencyLimit(limit, queue int) Option {
+	return optionFunc(func(c *config) error {
+		if limit < 1 {
+			return optionError("WithConcurrencyLimit", "limit %d is less than 1", limit)
+		}
+		if queue < 0 {
+			return optionError("WithConcurrencyLimit", "queue %d is negative", queue)
+		}
+		c.limit, c.limitQueue = limit, queue
+		return nil
+	})
+}
+
+// WithRetryAfter sets the Retry-After header of requests refused by the
+// concurrency limit, rounded up to whole seconds. The default is
+// DefaultRetryAfter (1 s). d must be positive.
+func WithRetryAfter(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return optionError("WithRetryAfter", "%v is not positive", d)
+		}
+		c.retryAfter = d
+		return nil
+	})
+}
+
+// WithStreams turns the classification of long-lived streams on or off. It
+// is on by default: server-sent events (Content-Type text/event-stream),
+// responses with status 101, hijacked connections (WebSockets) and the
+// routes of WithStreamingRoutes are counted in runway.streams.in_flight and
+// kept out of runway.requests.in_flight, runway.requests.in_flight_time and
+// runway.request.duration (see the package documentation for the exact
+// moment a request becomes a stream). Off, they are measured as ordinary
+// requests that last as long as the stream.
+func WithStreams(enabled bool) Option {
+	return optionFunc(func(c *config) error {
+		c.noStreams = !enabled
+		return nil
+	})
+}
+
+// WithStreamingRoutes marks routes whose requests are streams from the
+// start, such as long polls or chunked feeds that declare themselves in no
+// other way. Each name is a route group name (WithRouteGroups) or a
+// ServeMux route, the pattern without its method ("/events/{id}"). It
+// replaces any earlier list; the default is none. Names must not be empty;
+// it has no effect with WithStreams(false).
+func WithStreamingRoutes(names ...string) Option {
+	return optionFunc(func(c *config) error {
+		for i, n := range names {
+			if n == "" {
+				return optionError("WithStreamingRoutes", "entry %d is empty", i)
+			}
+		}
+		c.streamRoutes = append([]string(nil), names...)
+		return nil
+	})
+}
+
+// WithPeakInFlight adds runway.requests.in_flight.peak: the highest number
+// of requests in flight over the window before each collection, so that a
+// burst between two scrapes is seen. Set window to at least the longest
+// collection interval of the MeterProvider's readers (scrape interval,
+// export interval): each reader then sees every burst since its own
+// previous collection, whatever the other readers do, and may see a burst
+// again until it is window old. A window of 0 means "since the previous
+// collection by any reader", which is exact with a single reader. The
+// default is off; window must not be negative. It costs a load and a
+// compare per request (a compare-and-swap when a new high is reached).
+func WithPeakInFlight(window time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if window < 0 {
+			return optionError("WithPeakInFlight", "negative window %v", window)
+		}
+		c.peak, c.peakWindow = true, window
 		return nil
 	})
 }

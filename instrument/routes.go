@@ -78,6 +78,8 @@ type route struct {
 	// preDispatch is set once the route has been found before a handler
 	// ran; only such routes report runway.requests.in_flight_by_route.
 	preDispatch atomic.Bool
+	// tw is the time-weighted in-flight counter (inflight_time.go).
+	tw inflightTime
 	// recordOpts holds, per method index, the attribute option of
 	// runway.request.duration.
 	recordOpts [numMethods][]metric.RecordOption

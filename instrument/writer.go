@@ -27,7 +27,8 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	hijacked    bool
-	route       string // reported by SetRoute, "" if none
+	route       string      // reported by SetRoute, "" if none
+	st          streamState // streams.go
 
 	flusher      http.Flusher
 	hijacker     http.Hijacker
@@ -93,6 +94,9 @@ func (rw *responseWriter) WriteHeader(code int) {
 	if !rw.wroteHeader && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
 		rw.status = code
 		rw.wroteHeader = true
+		if rw.st.c != nil {
+			rw.st.headerWritten(rw.w.Header(), code)
+		}
 	}
 	rw.w.WriteHeader(code)
 }
@@ -110,6 +114,9 @@ func (rw *responseWriter) implicitOK() {
 	if !rw.wroteHeader {
 		rw.status = http.StatusOK
 		rw.wroteHeader = true
+		if rw.st.c != nil {
+			rw.st.headerWritten(rw.w.Header(), http.StatusOK)
+		}
 	}
 }
 
@@ -122,6 +129,7 @@ func (rw *responseWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, b, err := rw.hijacker.Hijack()
 	if err == nil {
 		rw.hijacked = true
+		rw.st.declare()
 	}
 	return c, b, err
 }

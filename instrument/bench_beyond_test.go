@@ -1,0 +1,49 @@
+package instrument
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// BenchmarkFeatures measures each optional feature alone on the request
+// path, beside the middleware with every optional feature off.
+func BenchmarkFeatures(b *testing.B) {
+	m := newManual(b)
+	sse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = []string{"text/event-stream"}
+		w.WriteHeader(http.StatusOK)
+	})
+	base := []Option{WithMeterProvider(m.provider), WithInFlightTime(false), WithStreams(false)}
+	with := func(opts ...Option) []Option { return append(append([]Option(nil), base...), opts...) }
+	cases := []struct {
+		name string
+		h    http.Handler
+		opts []Option
+	}{
+		{"all_off", okHandler, base},
+		{"default", okHandler, []Option{WithMeterProvider(m.provider)}},
+		{"in_flight_time", okHandler, with(WithInFlightTime(true))},
+		{"in_flight_time_groups", okHandler, with(WithInFlightTime(true), WithRouteGroups(RouteGroup{`^/api/infer`, "inference"}))},
+		{"streams", okHandler, with(WithStreams(true))},
+		{"streams_sse", sse, with(WithStreams(true))},
+		{"peak", okHandler, with(WithPeakInFlight(time.Minute))},
+		{"limit", okHandler, with(WithConcurrencyLimit(1000, 100))},
+	}
+	for _, tc := range cases {
+		h := mustHandler(b, tc.h, tc.opts...)
+		b.Run(tc.name, func(b *testing.B) { benchServe(b, h, "/api/infer/1") })
+		b.Run(tc.name+"_parallel", func(b *testing.B) { benchServeParallel(b, h, "/api/infer/1") })
+	}
+}
+
+// benchWriter is a ResponseWriter that discards the body and keeps one
+// header map, as net/http's own writer does for a request (discard
+// allocates a new map on every Header call).
+type benchWriter struct {
+	discard
+	h http.Header
+}
+
+func newBenchWriter() benchWriter         { return benchWriter{h: http.Header{}} }
+func (w benchWriter) Header() http.Header { return w.h }

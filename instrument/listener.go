@@ -1,0 +1,154 @@
+package instrument
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Instruments of a Listener (NewListener).
+const (
+	ConnectionsAcceptedName = "runway.connections.accepted"
+	ConnectionsOpenName     = "runway.connections.open"
+	AcceptQueueName         = "runway.listener.accept_queue"
+	AcceptQueueMaxName      = "runway.listener.accept_queue.max"
+	connectionUnit          = "{connection}"
+)
+
+// Listener is a net.Listener that counts the connections it accepts and
+// those still open, and, on Linux for TCP listeners, reports the kernel's
+// accept queue: connections the kernel has completed (the TCP handshake is
+// done) that the server has not accepted yet, and the queue's maximum (the
+// listen backlog, capped by net.core.somaxconn). That is what `ss -lnt`
+// prints as Recv-Q and Send-Q for a listening socket, read with getsockopt
+// TCP_INFO (tcpi_unacked, tcpi_sacked) when a reader collects, never per
+// connection.
+//
+// Connections dropped because the accept queue was full never reach any
+// process counter; a queue that sits at its maximum is the sign of them.
+// On systems other than Linux, and for listeners other than
+// *net.TCPListener, the accept-queue instruments report nothing.
+//
+// Several Listeners on one MeterProvider add up (the SDK sums their
+// observations), including the accept queue and its maximum.
+type Listener struct {
+	net.Listener
+	accepted atomic.Int64
+	open     atomic.Int64
+
+	reg       metric.Registration
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewListener wraps ln. Of the options, only WithMeterProvider applies. The
+// instruments are reported until Close.
+func NewListener(ln net.Listener, opts ...Option) (*Listener, error) {
+	if ln == nil {
+		return nil, fmt.Errorf("instrument: NewListener: nil listener: %w", ErrInvalidOption)
+	}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+	l := &Listener{Listener: ln}
+	accepted, err := meter.Int64ObservableCounter(ConnectionsAcceptedName,
+		metric.WithUnit(connectionUnit),
+		metric.WithDescription("Connections accepted by the listener."))
+	if err != nil {
+		return nil, fmt.Errorf("instrument: creating %s: %w", ConnectionsAcceptedName, err)
+	}
+	open, err := meter.Int64ObservableUpDownCounter(ConnectionsOpenName,
+		metric.WithUnit(connectionUnit),
+		metric.WithDescription("Connections accepted by the listener and not yet closed."))
+	if err != nil {
+		return nil, fmt.Errorf("instrument: creating %s: %w", ConnectionsOpenName, err)
+	}
+	queue, err := meter.Int64ObservableGauge(AcceptQueueName,
+		metric.WithUnit(connectionUnit),
+		metric.WithDescription("Connections in the kernel's accept queue of the listening socket, waiting to be accepted (Linux)."))
+	if err != nil {
+		return nil, fmt.Errorf("instrument: creating %s: %w", AcceptQueueName, err)
+	}
+	queueMax, err := meter.Int64ObservableGauge(AcceptQueueMaxName,
+		metric.WithUnit(connectionUnit),
+		metric.WithDescription("Maximum length of the kernel's accept queue of the listening socket: the listen backlog (Linux)."))
+	if err != nil {
+		return nil, fmt.Errorf("instrument: creating %s: %w", AcceptQueueMaxName, err)
+	}
+	l.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(accepted, l.accepted.Load())
+		o.ObserveInt64(open, l.open.Load())
+		if n, max, ok := acceptQueue(l.Listener); ok {
+			o.ObserveInt64(queue, n)
+			o.ObserveInt64(queueMax, max)
+		}
+		return nil
+	}, accepted, open, queue, queueMax)
+	if err != nil {
+		return nil, fmt.Errorf("instrument: registering listener callback: %w", err)
+	}
+	return l, nil
+}
+
+// Accept waits for and returns the next connection, counted as accepted
+// and open until its Close. A *net.TCPConn is returned wrapped in a type
+// that keeps all its methods (ReadFrom for sendfile, CloseWrite,
+// SetKeepAlive, ...).
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.accepted.Add(1)
+	l.open.Add(1)
+	if tc, ok := c.(*net.TCPConn); ok {
+		return &tcpConn{TCPConn: tc, l: l}, nil
+	}
+	return &conn{Conn: c, l: l}, nil
+}
+
+// Close closes the listener and stops reporting its instruments.
+// Connections already accepted are not closed.
+func (l *Listener) Close() error {
+	l.closeOnce.Do(func() {
+		l.closeErr = l.Listener.Close()
+		if l.reg != nil {
+			_ = l.reg.Unregister()
+		}
+	})
+	return l.closeErr
+}
+
+// conn counts a connection as closed on its first Close.
+type conn struct {
+	net.Conn
+	l      *Listener
+	closed atomic.Bool
+}
+
+func (c *conn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.open.Add(-1)
+	}
+	return c.Conn.Close()
+}
+
+// tcpConn is conn for a *net.TCPConn, keeping its methods.
+type tcpConn struct {
+	*net.TCPConn
+	l      *Listener
+	closed atomic.Bool
+}
+
+func (c *tcpConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.open.Add(-1)
+	}
+	return c.TCPConn.Close()
+}

@@ -1,0 +1,136 @@
+package instrument
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"runtime"
+	"testing"
+)
+
+func listenerState(t *testing.T, m *manual) (queue, queueMax, accepted, open int64, queueOK bool) {
+	t.Helper()
+	rm := m.collect(t)
+	queue, queueOK = gaugeValue(rm, AcceptQueueName)
+	queueMax, _ = gaugeValue(rm, AcceptQueueMaxName)
+	accepted, _ = sumValue(rm, ConnectionsAcceptedName)
+	open, _ = sumValue(rm, ConnectionsOpenName)
+	return
+}
+
+// TestListenerAcceptQueue connects clients to a listener whose Accept is
+// paused: the kernel completes their handshakes and queues them, and the
+// accept-queue gauge shows them; once accepted it is back to 0.
+func TestListenerAcceptQueue(t *testing.T) {
+	m := newManual(t)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := NewListener(raw, WithMeterProvider(m.provider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	linux := runtime.GOOS == "linux"
+
+	const clients = 5
+	var dialed []net.Conn
+	defer func() {
+		for _, c := range dialed {
+			c.Close()
+		}
+	}()
+	for range clients {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dialed = append(dialed, c)
+	}
+	if linux {
+		waitFor(t, "the accept queue to hold the clients", func() bool {
+			q, _, _, _, _ := listenerState(t, m)
+			return q == clients
+		})
+		_, qmax, accepted, open, ok := listenerState(t, m)
+		if !ok || qmax < clients || accepted != 0 || open != 0 {
+			t.Fatalf("paused: max=%d accepted=%d open=%d (queue reported %v), want max ≥ %d and 0 accepted", qmax, accepted, open, ok, clients)
+		}
+	} else if _, _, _, _, ok := listenerState(t, m); ok {
+		t.Fatalf("accept queue reported on %s", runtime.GOOS)
+	}
+
+	var conns []net.Conn
+	for range clients {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.(interface{ CloseWrite() error }); !ok {
+			t.Errorf("accepted %T lost the TCP connection's CloseWrite", c)
+		}
+		conns = append(conns, c)
+	}
+	q, _, accepted, open, _ := listenerState(t, m)
+	if q != 0 || accepted != clients || open != clients {
+		t.Fatalf("after Accept: queue=%d accepted=%d open=%d, want 0 %d %d", q, accepted, open, clients, clients)
+	}
+	for i, c := range conns {
+		c.Close()
+		if i == 0 {
+			c.Close() // a second Close does not count twice
+		}
+	}
+	if _, _, accepted, open, _ := listenerState(t, m); accepted != clients || open != 0 {
+		t.Fatalf("after Close: accepted=%d open=%d, want %d 0", accepted, open, clients)
+	}
+
+	ln.Close()
+	if _, ok := findMetric(m.collect(t), ConnectionsAcceptedName); ok {
+		t.Errorf("instruments still reported after the listener was closed")
+	}
+}
+
+// TestListenerScrape serves HTTP over the Listener and checks the
+// Prometheus names through a real scrape.
+func TestListenerScrape(t *testing.T) {
+	s := newScraped(t)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := NewListener(raw, WithMeterProvider(s.provider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	resp, err := http.Get("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	fams := s.scrape(t)
+	want := map[string]bool{
+		"runway_connections_accepted_total": true,
+		"runway_connections_open":           true,
+		"runway_listener_accept_queue":      runtime.GOOS == "linux",
+		"runway_listener_accept_queue_max":  runtime.GOOS == "linux",
+	}
+	for name, present := range want {
+		if _, ok := fams[name]; ok != present {
+			t.Errorf("%s present = %v, want %v", name, ok, present)
+		}
+	}
+	if v, _ := promValue(fams, "runway_connections_accepted_total"); v != 1 {
+		t.Errorf("accepted = %v, want 1", v)
+	}
+}
+
+func TestListenerNil(t *testing.T) {
+	if _, err := NewListener(nil); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("err = %v, want ErrInvalidOption", err)
+	}
+}

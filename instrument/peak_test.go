@@ -1,0 +1,134 @@
+package instrument
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// twoReaders is an SDK MeterProvider with two ManualReaders, as an app
+// with a Prometheus exporter and an OTLP periodic reader has.
+type twoReaders struct {
+	provider *sdkmetric.MeterProvider
+	a, b     *sdkmetric.ManualReader
+}
+
+func newTwoReaders(t *testing.T) *twoReaders {
+	a, b := sdkmetric.NewManualReader(), sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(a), sdkmetric.WithReader(b))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	return &twoReaders{provider: mp, a: a, b: b}
+}
+
+func peakOf(t *testing.T, r *sdkmetric.ManualReader) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	v, ok := gaugeValue(rm, PeakInFlightName)
+	if !ok {
+		t.Fatalf("%s not reported", PeakInFlightName)
+	}
+	return v
+}
+
+// burst runs n requests at once through h and returns once they all ended.
+func burst(t *testing.T, h http.Handler, n int) {
+	t.Helper()
+	var entered, done sync.WaitGroup
+	release := make(chan struct{})
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered.Done()
+		<-release
+	})
+	entered.Add(n)
+	for range n {
+		done.Go(func() {
+			h.(*handler).serveWith(inner, discard{}, mustRequest("GET", "/"))
+		})
+	}
+	entered.Wait()
+	close(release)
+	done.Wait()
+}
+
+// serveWith serves r through the middleware of h with next as the handler.
+func (h *handler) serveWith(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	(&handler{m: h.m, next: next}).ServeHTTP(w, r)
+}
+
+func TestPeakInFlight(t *testing.T) {
+	t.Run("window 0: since the previous collection by any reader", func(t *testing.T) {
+		p := newTwoReaders(t)
+		h := mustHandler(t, okHandler, WithMeterProvider(p.provider), WithPeakInFlight(0))
+		burst(t, h, 5)
+		if got := peakOf(t, p.a); got != 5 {
+			t.Fatalf("reader A after a burst of 5: peak %d", got)
+		}
+		// Documented: the window is shared, so B sees only what happened
+		// since A's collection.
+		if got := peakOf(t, p.b); got != 0 {
+			t.Fatalf("reader B after A collected: peak %d, want 0 (shared window)", got)
+		}
+		burst(t, h, 3)
+		if got := peakOf(t, p.b); got != 3 {
+			t.Fatalf("reader B after a burst of 3: peak %d", got)
+		}
+		if got := peakOf(t, p.a); got != 0 {
+			t.Fatalf("reader A after B collected: peak %d, want 0", got)
+		}
+	})
+	t.Run("window: each reader sees every burst since its own collection", func(t *testing.T) {
+		const window = 300 * time.Millisecond
+		p := newTwoReaders(t)
+		h := mustHandler(t, okHandler, WithMeterProvider(p.provider), WithPeakInFlight(window))
+		burst(t, h, 5)
+		if a, b := peakOf(t, p.a), peakOf(t, p.b); a != 5 || b != 5 {
+			t.Fatalf("after a burst of 5: A=%d B=%d, want both 5", a, b)
+		}
+		burst(t, h, 2)
+		if b := peakOf(t, p.b); b != 5 {
+			t.Fatalf("B within the window: %d, want 5 (the older burst is still in the window)", b)
+		}
+		time.Sleep(window + 50*time.Millisecond) // let both bursts leave the window
+		burst(t, h, 2)
+		if a, b := peakOf(t, p.a), peakOf(t, p.b); a != 2 || b != 2 {
+			t.Fatalf("after the window passed and a burst of 2: A=%d B=%d, want both 2", a, b)
+		}
+	})
+	t.Run("a request still in flight counts", func(t *testing.T) {
+		m := newManual(t)
+		release := make(chan struct{})
+		entered := make(chan struct{})
+		h := mustHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(entered)
+			<-release
+		}), WithMeterProvider(m.provider), WithPeakInFlight(0))
+		go h.ServeHTTP(discard{}, mustRequest("GET", "/"))
+		<-entered
+		for range 2 {
+			if v, _ := gaugeValue(m.collect(t), PeakInFlightName); v != 1 {
+				t.Fatalf("peak with one long request = %d, want 1", v)
+			}
+		}
+		close(release)
+	})
+}
+
+func TestPeakInFlightOption(t *testing.T) {
+	if _, err := NewMiddleware(WithPeakInFlight(-time.Second)); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("err = %v, want ErrInvalidOption", err)
+	}
+	m := newManual(t)
+	mustHandler(t, okHandler, WithMeterProvider(m.provider)).ServeHTTP(discard{}, mustRequest("GET", "/"))
+	if _, ok := findMetric(m.collect(t), PeakInFlightName); ok {
+		t.Errorf("%s reported without WithPeakInFlight", PeakInFlightName)
+	}
+}
