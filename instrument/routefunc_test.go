@@ -256,7 +256,7 @@ func TestAfterDispatchRoutesDoNotAllocate(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newBenchWriter() // one header map, as a real server's writer
+			w := newBenchWriter()   // one header map, as a real server's writer
 			tc.h.ServeHTTP(w, tc.r) // learn the route
 			if n := testing.AllocsPerRun(200, func() { tc.h.ServeHTTP(w, tc.r) }); n != 0 {
 				t.Errorf("%v allocations per request, want 0", n)
