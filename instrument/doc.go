@@ -117,4 +117,13 @@
 //
 // Each middleware registers a callback on its MeterProvider for the life of
 // that provider; build middlewares once, at start-up.
+//
+// # gRPC
+//
+// NewGRPCStatsHandler records the same instruments for a gRPC server
+// (grpc.StatsHandler): a unary RPC counts in runway.requests.in_flight like
+// an HTTP request, so a server speaking both reports one total; streaming
+// RPCs count in runway.streams.in_flight. Its runway.requests and
+// runway.request.duration series carry rpc.system.name, rpc.method and
+// (for the counter) rpc.response.status_code instead of the HTTP keys.
 package instrument
