@@ -3,6 +3,7 @@
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
 //	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s]
+//	    [-concurrency-limit N -limit-queue M]
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -31,6 +32,8 @@ func main() {
 	flag.DurationVar(&cfg.Interval, "interval", 0, "OTLP push interval (default 5s, or OTEL_METRIC_EXPORT_INTERVAL)")
 	flag.StringVar(&cfg.ServiceName, "service-name", "", "service.name (default runway-demo, or OTEL_SERVICE_NAME)")
 	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
+	flag.IntVar(&cfg.ConcurrencyLimit, "concurrency-limit", 0, "admit at most this many requests at once, the others wait or get 503 (0: no limit)")
+	flag.IntVar(&cfg.LimitQueue, "limit-queue", 0, "with -concurrency-limit, how many requests may wait for a slot")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	flag.Parse()
 	if flag.NArg() > 0 {

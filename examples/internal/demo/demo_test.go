@@ -177,3 +177,51 @@ func TestDemoSeparateMetricsListener(t *testing.T) {
 		t.Error("target_info does not carry the configured identity")
 	}
 }
+
+// TestDemoConcurrencyLimitAndListener: with a limit of one and no queue, a
+// second request while one is held is refused with 503, and the scrape
+// shows the limit, the refusal and the listener's connection counts.
+func TestDemoConcurrencyLimitAndListener(t *testing.T) {
+	s := startDemo(t, Config{ConcurrencyLimit: 1, LimitQueue: 0})
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(s.URL + "/work?ms=1500")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for value(scrape(t, s.MetricsURL), "runway_requests_in_flight", nil) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the held request is not in flight within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := http.Get(s.URL + "/work?ms=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second request: status %d, want 503", resp.StatusCode)
+	}
+	fams := scrape(t, s.MetricsURL)
+	for _, want := range []struct {
+		name string
+		min  float64
+	}{
+		{"runway_limit_concurrency", 1},
+		{"runway_limit_rejected_total", 1},
+		{"runway_connections_accepted_total", 2},
+		{"runway_connections_open", 1},
+	} {
+		if got := value(fams, want.name, nil); got < want.min {
+			t.Errorf("%s = %v, want at least %v", want.name, got, want.min)
+		}
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+}
