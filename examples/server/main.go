@@ -4,6 +4,7 @@
 //
 //	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s]
 //	    [-concurrency-limit N -limit-queue M]
+//	go run ./examples/server -healthcheck http://127.0.0.1:8000/healthz
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -35,10 +36,14 @@ func main() {
 	flag.IntVar(&cfg.ConcurrencyLimit, "concurrency-limit", 0, "admit at most this many requests at once, the others wait or get 503 (0: no limit)")
 	flag.IntVar(&cfg.LimitQueue, "limit-queue", 0, "with -concurrency-limit, how many requests may wait for a slot")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	health := flag.String("healthcheck", "", "only check that this URL answers 200, and exit 0 if it does, else 1 (the image's HEALTHCHECK)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
+	}
+	if *health != "" {
+		os.Exit(healthcheck(*health))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
