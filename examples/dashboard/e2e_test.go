@@ -310,7 +310,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	demos := map[string]string{}
 	var urls []string
 	for _, pod := range demoPods {
-		s, err := demo.Start(ctx, demo.Config{ServiceName: "runway-demo", InstanceID: pod, ConcurrencyLimit: limit, LimitQueue: queue})
+		s, err := demo.Start(ctx, demo.Config{ServiceName: "runway-demo", InstanceID: pod, Limit: limit, LimitQueue: queue})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -216,14 +216,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// layerFiles reads the files of the image's layers.
-func layerFiles(t *testing.T, img v1.Image) map[string]*tar.Header {
+// eachFile calls f with every file of the image's layers, in order.
+func eachFile(t *testing.T, img v1.Image, f func(hdr *tar.Header, content io.Reader)) {
 	t.Helper()
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]*tar.Header{}
 	for _, l := range layers {
 		rc, err := l.Uncompressed()
 		if err != nil {
@@ -238,11 +237,10 @@ func layerFiles(t *testing.T, img v1.Image) map[string]*tar.Header {
 			if err != nil {
 				t.Fatal(err)
 			}
-			files[hdr.Name] = hdr
+			f(hdr, tr)
 		}
 		rc.Close()
 	}
-	return files
 }
 
 // TestImageTarball: the tarball written by Build loads back as the image
@@ -285,7 +283,8 @@ func TestImageTarball(t *testing.T) {
 	if _, ok := cf.Config.ExposedPorts["8000/tcp"]; !ok {
 		t.Errorf("ports %v lack 8000/tcp", cf.Config.ExposedPorts)
 	}
-	files := layerFiles(t, img)
+	files := map[string]*tar.Header{}
+	eachFile(t, img, func(hdr *tar.Header, _ io.Reader) { files[hdr.Name] = hdr })
 	entry := strings.TrimPrefix(cf.Config.Entrypoint[0], "/")
 	hdr, ok := files[entry]
 	if !ok || len(files) != 1 {
@@ -327,35 +326,15 @@ func TestImageBinaryRuns(t *testing.T) {
 
 	// The image's file system, as a directory.
 	root := worldReadableDir(t)
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
+	eachFile(t, img, func(hdr *tar.Header, content io.Reader) {
+		data, err := io.ReadAll(content)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := tar.NewReader(rc)
-		for {
-			hdr, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			target := filepath.Join(root, filepath.FromSlash(hdr.Name))
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(target, data, os.FileMode(hdr.Mode)&0o777); err != nil {
-				t.Fatal(err)
-			}
+		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(hdr.Name)), data, os.FileMode(hdr.Mode)&0o777); err != nil {
+			t.Fatal(err)
 		}
-		rc.Close()
-	}
+	})
 	bin := filepath.Join(root, filepath.FromSlash(cfg.Entrypoint[0]))
 	f, err := elf.Open(bin)
 	if err != nil {

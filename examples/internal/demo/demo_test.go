@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -178,11 +179,11 @@ func TestDemoSeparateMetricsListener(t *testing.T) {
 	}
 }
 
-// TestDemoConcurrencyLimitAndListener: with a limit of one and no queue, a
-// second request while one is held is refused with 503, and the scrape
-// shows the limit, the refusal and the listener's connection counts.
-func TestDemoConcurrencyLimitAndListener(t *testing.T) {
-	s := startDemo(t, Config{ConcurrencyLimit: 1, LimitQueue: 0})
+// TestDemoListener: the demo's listener reports the connections it
+// accepted and those open, and on Linux the kernel's accept queue and its
+// maximum, in the same scrape as the requests.
+func TestDemoListener(t *testing.T) {
+	s := startDemo(t, Config{})
 	held := make(chan error, 1)
 	go func() {
 		resp, err := http.Get(s.URL + "/work?ms=1500")
@@ -198,27 +199,22 @@ func TestDemoConcurrencyLimitAndListener(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	resp, err := http.Get(s.URL + "/work?ms=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("second request: status %d, want 503", resp.StatusCode)
-	}
 	fams := scrape(t, s.MetricsURL)
-	for _, want := range []struct {
-		name string
-		min  float64
-	}{
-		{"runway_limit_concurrency", 1},
-		{"runway_limit_rejected_total", 1},
-		{"runway_connections_accepted_total", 2},
-		{"runway_connections_open", 1},
+	// The held request's connection and the scrape's own.
+	for name, min := range map[string]float64{
+		"runway_connections_accepted_total": 2,
+		"runway_connections_open":           2,
 	} {
-		if got := value(fams, want.name, nil); got < want.min {
-			t.Errorf("%s = %v, want at least %v", want.name, got, want.min)
+		if got := value(fams, name, nil); got < min {
+			t.Errorf("%s = %v, want at least %v", name, got, min)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if _, ok := fams["runway_listener_accept_queue"]; !ok {
+			t.Error("runway_listener_accept_queue is not exported")
+		}
+		if got := value(fams, "runway_listener_accept_queue_max", nil); got <= 0 {
+			t.Errorf("runway_listener_accept_queue_max = %v, want the listen backlog", got)
 		}
 	}
 	if err := <-held; err != nil {
