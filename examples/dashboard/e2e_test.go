@@ -26,6 +26,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/otel-runway/runway/examples/internal/demo"
 )
@@ -274,6 +276,25 @@ func (p *promServer) labelValues(selector, label string, start, end time.Time) (
 	return body.Data, nil
 }
 
+// inFlight scrapes a demo's /metrics and returns runway_requests_in_flight.
+func inFlight(metricsURL string) (float64, error) {
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, m := range fams["runway_requests_in_flight"].GetMetric() {
+		sum += m.GetGauge().GetValue()
+	}
+	return sum, nil
+}
+
 // get sends one request and returns its status (0 when it failed).
 func get(ctx context.Context, u string) int {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -308,7 +329,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 
 	const held, limit, queue = 3, 6, 2
 	demos := map[string]string{}
-	var urls []string
+	var urls, metricsURLs []string
 	for _, pod := range demoPods {
 		s, err := demo.Start(ctx, demo.Config{ServiceName: "runway-demo", InstanceID: pod, Limit: limit, LimitQueue: queue})
 		if err != nil {
@@ -327,6 +348,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		}
 		demos[pod] = u.Host
 		urls = append(urls, s.URL)
+		metricsURLs = append(metricsURLs, s.MetricsURL)
 	}
 	prom := startPrometheus(t, demos, kubeStateMetrics(t))
 	start := time.Now()
@@ -344,8 +366,9 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		statuses[code]++
 		mu.Unlock()
 	}
-	for _, u := range urls {
-		// Held for the whole run: every pod carries at least `held`.
+	// Held for the whole run: every pod carries at least `held`. They are
+	// admitted before any other load, so the limit never refuses them.
+	for i, u := range urls {
 		for range held {
 			wg.Add(1)
 			go func() {
@@ -353,6 +376,12 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 				get(loadCtx, u+"/work?ms=60000")
 			}()
 		}
+		waitFor(t, 10*time.Second, "held requests in flight", func() (bool, string) {
+			n, err := inFlight(metricsURLs[i])
+			return err == nil && n >= held, fmt.Sprintf("%v in flight, %v", n, err)
+		})
+	}
+	for _, u := range urls {
 		// Steady traffic on every route, and a bad request now and then.
 		wg.Add(1)
 		go func() {
