@@ -249,6 +249,46 @@ func (p *promServer) queryRange(q string, start, end time.Time) ([]series, error
 	return body.Data.Result, nil
 }
 
+// query runs an instant query at time at (the zero time: now) and returns
+// its samples as (timestamp, value) pairs.
+func (p *promServer) query(q string, at time.Time) ([][2]float64, error) {
+	v := url.Values{"query": {q}}
+	if !at.IsZero() {
+		v.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	}
+	resp, err := http.Get(p.url + "/api/v1/query?" + v.Encode())
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("%s", body.Error)
+	}
+	var out [][2]float64
+	for _, r := range body.Data.Result {
+		ts, _ := r.Value[0].(float64)
+		str, _ := r.Value[1].(string)
+		f, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]float64{ts, f})
+	}
+	return out, nil
+}
+
 // labelValues answers a Grafana label_values(selector, label) query as
 // Grafana's Prometheus data source does, through the label values API.
 func (p *promServer) labelValues(selector, label string, start, end time.Time) ([]string, error) {
@@ -459,6 +499,34 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 			slices.Sort(exp)
 			if !slices.Equal(values, exp) {
 				t.Errorf("variable %s = %v, want %v", v.Name, values, exp)
+			}
+		}
+	})
+
+	// docs/autoscaling.md: the KEDA query on a recorded series equals the
+	// raw query evaluated at the rule's own evaluation time.
+	t.Run("recorded and raw KEDA queries agree", func(t *testing.T) {
+		sel := `{namespace="default",pod=~"runway-demo-.+"}`
+		for recorded, raw := range map[string]string{
+			`sum(namespace_deployment:runway_requests_in_flight:sum{namespace="default",deployment="runway-demo"})`:               `sum(runway_requests_in_flight` + sel + `)`,
+			`sum(namespace_deployment:runway_requests_in_flight_time_weighted:sum{namespace="default",deployment="runway-demo"})`: `sum(irate(runway_requests_in_flight_time_seconds_total` + sel + `[1m]))`,
+		} {
+			rec, err := prom.query(recorded, time.Time{})
+			if err != nil || len(rec) != 1 {
+				t.Fatalf("%s: %v %v", recorded, rec, err)
+			}
+			// The recorded sample's own time is the evaluation's.
+			stamp, err := prom.query("timestamp("+strings.TrimPrefix(strings.TrimSuffix(recorded, ")"), "sum(")+")", time.Time{})
+			if err != nil || len(stamp) != 1 {
+				t.Fatalf("timestamp of %s: %v %v", recorded, stamp, err)
+			}
+			at := time.UnixMilli(int64(math.Round(stamp[0][1] * 1000)))
+			rawAt, err := prom.query(raw, at)
+			if err != nil || len(rawAt) != 1 {
+				t.Fatalf("%s at %v: %v %v", raw, at, rawAt, err)
+			}
+			if rec[0][1] != rawAt[0][1] || rec[0][1] <= 0 {
+				t.Errorf("%s = %v, %s at the evaluation time = %v", recorded, rec[0][1], raw, rawAt[0][1])
 			}
 		}
 	})
