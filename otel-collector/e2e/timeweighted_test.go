@@ -386,6 +386,21 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	pod := func(name string) string { return "runway-demo-" + name }
 	sel := func(name string) string { return `namespace="default",pod="` + pod(name) + `"` }
 
+	// The docs recommend the same query as the KEDA example.
+	for file, selector := range map[string]string{
+		"docs/metrics.md":     docSelector,
+		"docs/autoscaling.md": docSelector,
+		"README.md":           `{namespace="default",pod=~"my-api-.+"}`,
+	} {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := strings.ReplaceAll(recommended, "{SEL}", selector); !strings.Contains(string(doc), q) {
+			t.Errorf("%s does not show the query of keda-scaledobject.yaml, %s", file, q)
+		}
+	}
+
 	prom, sd := startPrometheusFileSD(t)
 
 	// Pods that run from the start: two holding 6, one for the bursts.
