@@ -415,6 +415,16 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	for _, d := range []*demo{restart, paused, burst} {
 		sd.add(hostPort(d.URL), d.Instance)
 	}
+	// Prometheus applies discovered targets every 5 s and scrapes a new one
+	// within an interval: wait for the first samples, so that these series
+	// are more than a minute old when the checks below read them.
+	waitFor(t, 20*time.Second, "prometheus scrapes the first pods", func() (bool, string) {
+		res, err := prom.query(`count(runway_requests_in_flight{namespace="default"})`)
+		if err != nil || len(res) != 1 {
+			return false, fmt.Sprint(res, err)
+		}
+		return res[0].float(t) == 3, fmt.Sprint(res[0].Value)
+	})
 	var burstLog requestLog
 	burstStart := time.Now()
 	burstDone := make(chan struct{})
@@ -430,11 +440,10 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	valueAt(t, 10*time.Second, fresh.MetricsURL, "runway_requests_in_flight", nil, held)
 	sd.add(hostPort(fresh.URL), fresh.Instance)
 
-	// Once their series are more than a minute old (the first scrape comes
-	// up to one interval after discovery): one pod frozen for 9.5 s, so that
-	// at least one scrape times out (4 s), and one killed, down for 5.5 s
-	// and back on the same address.
-	time.Sleep(time.Until(burstStart.Add(time.Minute + scrapeInterval + 2*time.Second)))
+	// Once their series are more than a minute old: one pod frozen for
+	// 9.5 s, so that at least one scrape times out (4 s), and one killed,
+	// down for 5.5 s and back on the same address.
+	time.Sleep(time.Until(burstStart.Add(62 * time.Second)))
 	const frozen = 9500 * time.Millisecond
 	pauseAt := time.Now()
 	paused.proc.cmd.Process.Signal(syscall.SIGSTOP)
@@ -454,7 +463,11 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	// its load and the paused pod's second after it resumed, each at most
 	// one interval after the one before, plus half an interval.
 	end := time.Now()
-	for _, at := range []time.Time{restartLoaded.Add(2*scrapeInterval + 3*time.Second), resumeAt.Add(2*scrapeInterval + 3*time.Second)} {
+	for _, at := range []time.Time{
+		restartLoaded.Add(2*scrapeInterval + 3*time.Second),
+		resumeAt.Add(2*scrapeInterval + 3*time.Second),
+		burstStart.Add(77 * time.Second), // the last burst checkpoint
+	} {
 		if at.After(end) {
 			end = at
 		}
@@ -526,9 +539,12 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 		checkpoint{"paused", "second scrape after it resumed + 2.5 s", s[resumed+1].at.Add(half), held, true},
 	)
 
-	// burst: 20 instants over one period, a minute after the first burst
-	// (the bursts, 8 of them, end 72 s after the first).
-	for at := burstStart.Add(62 * time.Second); at.Before(burstStart.Add(72 * time.Second)); at = at.Add(500 * time.Millisecond) {
+	// burst: 20 instants over one period, once the window of every form
+	// holds a minute of bursts and of the pod's samples (the subquery's
+	// first points need the series' second sample, up to an interval after
+	// its first). The bursts, 8 of them, end 72 s after the first; until
+	// 76 s the last minute still holds 6 of them.
+	for at := burstStart.Add(66 * time.Second); at.Before(burstStart.Add(76 * time.Second)); at = at.Add(500 * time.Millisecond) {
 		points = append(points, checkpoint{"burst", "", at, burstLog.average(at.Add(-time.Minute), at), true})
 	}
 	// Evaluate every form at every checkpoint.
@@ -569,7 +585,7 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 			}
 			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %g |\n", p.scenario, p.when, f.name, show(r), p.truth)
 		}
-		fmt.Fprintf(&b, "| burst | 62–72 s after the first burst (20 instants) | `%s` | %.3f – %.3f%s | %.3f – %.3f (mean of the last minute) |\n",
+		fmt.Fprintf(&b, "| burst | 66–76 s after the first burst (20 instants) | `%s` | %.3f – %.3f%s | %.3f – %.3f (mean of the last minute) |\n",
 			f.name, lo, hi, empty, tlo, thi)
 	}
 	b.WriteString("\nforms:\n")
