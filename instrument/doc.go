@@ -112,7 +112,7 @@
 // inside the measurement: waiting requests are in flight, refused ones are
 // counted with status 503. Excluded paths bypass it.
 //
-// Requests to excluded paths (by default DefaultExcludedPaths: /metrics
+// Requests to excluded paths (by default defaultExcludedPaths: /metrics
 // and the usual health probes) pass through unmeasured.
 //
 // Each middleware registers a callback on its MeterProvider for the life of

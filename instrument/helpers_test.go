@@ -182,16 +182,17 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // inFlight reads runway.requests.in_flight through the manual reader.
 func (m *manual) inFlight(t testing.TB) int64 {
 	t.Helper()
-	v, _ := sumValue(m.collect(t), InFlightName)
+	v, _ := sumValue(m.collect(t), inFlightName)
 	return v
 }
 
 // mustMiddleware builds a middleware on mp with opts or fails the test.
 func mustHandler(t testing.TB, h http.Handler, opts ...Option) http.Handler {
 	t.Helper()
-	wrapped, err := NewHandler(h, opts...)
+	mw, err := NewMiddleware(opts...)
 	if err != nil {
-		t.Fatalf("NewHandler: %v", err)
+		t.Fatalf("NewMiddleware: %v", err)
 	}
-	return wrapped
+	t.Cleanup(func() { _ = mw.Close() })
+	return mw.Wrap(h)
 }

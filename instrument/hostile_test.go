@@ -184,8 +184,8 @@ func TestHostileInput(t *testing.T) {
 		routes   []string // the http.route values that may appear
 		requests int
 	}{
-		{"route groups", []Option{WithRouteGroups(groups...)}, []string{"inference", "embedding", UnmatchedRoute}, n},
-		{"serve mux", []Option{WithServeMux(mux)}, []string{"/items/{id}", "/api/", UnmatchedRoute}, n / 5},
+		{"route groups", []Option{WithRouteGroups(groups...)}, []string{"inference", "embedding", otherValue}, n},
+		{"serve mux", []Option{WithServeMux(mux)}, []string{"/items/{id}", "/api/", otherValue}, n / 5},
 		{"no routes", nil, nil, n / 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,7 +275,7 @@ func hostileFlood(t *testing.T, opts []Option, routes []string, total int) {
 	}
 	allowed := map[string]func(string) bool{
 		"http_request_method": func(v string) bool {
-			return v == OtherMethod || slices.Contains(knownMethods[:], v)
+			return v == otherValue || slices.Contains(knownMethods[:], v)
 		},
 		"http_response_status_code": func(v string) bool { return v == "200" || v == "404" },
 		"http_route":                func(v string) bool { return slices.Contains(routes, v) },

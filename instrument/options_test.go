@@ -58,7 +58,7 @@ func TestDurationBucketsOption(t *testing.T) {
 	m := newManual(t)
 	h := mustHandler(t, http.NotFoundHandler(), WithMeterProvider(m.provider), WithDurationBuckets(0.5, 1, 2))
 	h.ServeHTTP(discard{}, mustRequest("GET", "/"))
-	dp, ok := histPoint(m.collect(t), DurationName, MethodKey.String("GET"))
+	dp, ok := histPoint(m.collect(t), durationName, methodKey.String("GET"))
 	if !ok || len(dp.Bounds) != 3 || dp.Bounds[2] != 2 {
 		t.Errorf("bounds = %v, want [0.5 1 2]", dp.Bounds)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/otel-runway/runway/instrument/internal/timeweighted"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -79,7 +80,7 @@ type route struct {
 	// ran; only such routes report runway.requests.in_flight_by_route.
 	preDispatch atomic.Bool
 	// tw is the time-weighted in-flight counter (inflight_time.go).
-	tw inflightTime
+	tw timeweighted.Counter
 	// recordOpts holds, per method index, the attribute option of
 	// runway.request.duration.
 	recordOpts [numMethods][]metric.RecordOption
@@ -101,13 +102,13 @@ type statusCounts struct {
 func newRoute(name string, withRoute bool) *route {
 	rt := &route{name: name}
 	for i := range rt.recordOpts {
-		attrs := []attribute.KeyValue{MethodKey.String(methodName(i))}
+		attrs := []attribute.KeyValue{methodKey.String(methodName(i))}
 		if withRoute {
-			attrs = append(attrs, RouteKey.String(name))
+			attrs = append(attrs, routeKey.String(name))
 		}
 		rt.recordOpts[i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
 	}
-	rt.inflightOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(RouteKey.String(name)))}
+	rt.inflightOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(routeKey.String(name)))}
 	return rt
 }
 
@@ -133,7 +134,7 @@ type routeTable struct {
 	byName atomic.Pointer[map[string]*route]
 	all    atomic.Pointer[[]*route]
 	mu     sync.Mutex
-	other  *route // UnmatchedRoute, or the only route when routes are off
+	other  *route // otherValue, or the only route when routes are off
 	// collectMu serialises collections, which fill the statusCounts.opts
 	// caches.
 	collectMu sync.Mutex
@@ -143,7 +144,7 @@ func newRouteTable(withRoute bool, max int) *routeTable {
 	t := &routeTable{withRoute: withRoute, max: max}
 	name := ""
 	if withRoute {
-		name = UnmatchedRoute
+		name = otherValue
 	}
 	t.other = newRoute(name, withRoute)
 	t.byName.Store(&map[string]*route{name: t.other})
@@ -152,7 +153,7 @@ func newRouteTable(withRoute bool, max int) *routeTable {
 }
 
 // lookup returns the route named name, creating it while fewer than max
-// routes exist; past that it returns the UnmatchedRoute route.
+// routes exist; past that it returns the "_OTHER" route.
 func (t *routeTable) lookup(name string) *route {
 	if rt, ok := (*t.byName.Load())[name]; ok {
 		return rt
@@ -164,7 +165,7 @@ func (t *routeTable) lookup(name string) *route {
 		return rt
 	}
 	all := *t.all.Load()
-	if len(all) > t.max { // the UnmatchedRoute entry does not count
+	if len(all) > t.max { // the otherValue entry does not count
 		return t.other
 	}
 	rt := newRoute(name, t.withRoute)

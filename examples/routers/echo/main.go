@@ -54,7 +54,7 @@ func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 		return c.String(http.StatusOK, "order "+c.Param("order")+"\n")
 	})
 	e.GET(exporter.MetricsPath, echo.WrapHandler(exp.MetricsHandler())) // excluded from the metrics by default
-	return mw(e), nil
+	return mw.Wrap(e), nil
 }
 
 func main() {

@@ -52,7 +52,7 @@ func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 		c.String(http.StatusOK, "order %s\n", c.Param("order"))
 	})
 	engine.GET(exporter.MetricsPath, gin.WrapH(exp.MetricsHandler())) // excluded from the metrics by default
-	return mw(engine), nil
+	return mw.Wrap(engine), nil
 }
 
 func main() {

@@ -1,8 +1,10 @@
-package instrument
+package runwaygrpc
 
 import (
 	"context"
 	"errors"
+	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"io"
 	"maps"
 	"net"
@@ -99,11 +101,11 @@ type grpcFixture struct {
 // startGRPC serves the test service on a loopback port with a stats
 // handler built from opts on mp, and returns a client.
 // The client carries the same stats handler, which must ignore it.
-func startGRPC(t *testing.T, mp metric.MeterProvider, opts []GRPCOption, serverOpts ...grpc.ServerOption) *grpcFixture {
+func startGRPC(t *testing.T, mp metric.MeterProvider, opts []Option, serverOpts ...grpc.ServerOption) *grpcFixture {
 	t.Helper()
-	sh, err := NewGRPCStatsHandler(append([]GRPCOption{WithMeterProvider(mp)}, opts...)...)
+	sh, err := NewServerHandler(append([]Option{WithMeterProvider(mp)}, opts...)...)
 	if err != nil {
-		t.Fatalf("NewGRPCStatsHandler: %v", err)
+		t.Fatalf("NewServerHandler: %v", err)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,13 +130,13 @@ func withMode(ctx context.Context, mode string) context.Context {
 }
 
 func rpcAttrs(method, code string) []attribute.KeyValue {
-	return []attribute.KeyValue{RPCSystemKey.String("grpc"), RPCMethodKey.String(method), RPCStatusCodeKey.String(code)}
+	return []attribute.KeyValue{rpcSystemKey.String("grpc"), rpcMethodKey.String(method), rpcStatusCodeKey.String(code)}
 }
 
 // streamsInFlight reads runway.streams.in_flight through the manual reader.
 func (m *manual) streamsInFlight(t testing.TB) int64 {
 	t.Helper()
-	v, _ := sumValue(m.collect(t), StreamsInFlightName)
+	v, _ := sumValue(m.collect(t), streamsInFlightName)
 	return v
 }
 
@@ -171,13 +173,13 @@ func TestGRPCUnaryInFlight(t *testing.T) {
 	}
 	waitFor(t, "in flight to return to 0", func() bool { return m.inFlight(t) == 0 })
 	rm := m.collect(t)
-	if v, ok := sumValue(rm, RequestsName, rpcAttrs(unaryMethod, "OK")...); !ok || v != n {
+	if v, ok := sumValue(rm, requestsName, rpcAttrs(unaryMethod, "OK")...); !ok || v != n {
 		t.Errorf("runway.requests{UnaryCall,OK} = %d (present %v), want %d", v, ok, n)
 	}
-	if pts := sumPoints(rm, RequestsName); pts != 1 {
+	if pts := sumPoints(rm, requestsName); pts != 1 {
 		t.Errorf("runway.requests has %d points, want 1", pts)
 	}
-	dp, ok := histPoint(rm, DurationName, RPCSystemKey.String("grpc"), RPCMethodKey.String(unaryMethod))
+	dp, ok := histPoint(rm, durationName, rpcSystemKey.String("grpc"), rpcMethodKey.String(unaryMethod))
 	if !ok || dp.Count != n {
 		t.Errorf("duration count = %d (present %v), want %d", dp.Count, ok, n)
 	}
@@ -220,10 +222,10 @@ func TestGRPCCancelledAndDeadlineExceeded(t *testing.T) {
 			rm := m.collect(t)
 			var n int64
 			for _, code := range tc.codes {
-				v, _ := sumValue(rm, RequestsName, rpcAttrs(unaryMethod, code)...)
+				v, _ := sumValue(rm, requestsName, rpcAttrs(unaryMethod, code)...)
 				n += v
 			}
-			if n != 1 || sumPoints(rm, RequestsName) != 1 {
+			if n != 1 || sumPoints(rm, requestsName) != 1 {
 				t.Errorf("runway.requests{UnaryCall} with a code in %v = %d, want exactly 1 point of 1", tc.codes, n)
 			}
 			if got := m.inFlight(t); got != 0 {
@@ -257,7 +259,7 @@ func TestGRPCStatusCodes(t *testing.T) {
 				t.Fatalf("RPC error %v, want code %v", err, tc.code)
 			}
 			waitFor(t, "the RPC to be counted", func() bool {
-				v, _ := sumValue(m.collect(t), RequestsName, rpcAttrs(unaryMethod, tc.want)...)
+				v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(unaryMethod, tc.want)...)
 				return v == 1
 			})
 		})
@@ -277,7 +279,7 @@ func TestGRPCPanicWithRecoveryDoesNotLeak(t *testing.T) {
 		}
 	}
 	waitFor(t, "the RPCs to be counted", func() bool {
-		v, _ := sumValue(m.collect(t), RequestsName, rpcAttrs(unaryMethod, "INTERNAL")...)
+		v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(unaryMethod, "INTERNAL")...)
 		return v == 3
 	})
 	if got := m.inFlight(t); got != 0 {
@@ -288,11 +290,11 @@ func TestGRPCPanicWithRecoveryDoesNotLeak(t *testing.T) {
 func TestGRPCStreams(t *testing.T) {
 	for _, tc := range []struct {
 		name                      string
-		opts                      []GRPCOption
+		opts                      []Option
 		wantRequests, wantStreams int64
 	}{
 		{"kept out of the requests in flight", nil, 0, 1},
-		{"as requests", []GRPCOption{WithGRPCStreamsAsRequests(true)}, 1, 0},
+		{"as requests", []Option{WithStreamsAsRequests(true)}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManual(t)
@@ -303,10 +305,10 @@ func TestGRPCStreams(t *testing.T) {
 			}
 			<-f.svc.entered
 			rm := m.collect(t)
-			if v, _ := sumValue(rm, InFlightName); v != tc.wantRequests {
+			if v, _ := sumValue(rm, inFlightName); v != tc.wantRequests {
 				t.Errorf("requests in flight with a stream open = %d, want %d", v, tc.wantRequests)
 			}
-			if v, _ := sumValue(rm, StreamsInFlightName); v != tc.wantStreams {
+			if v, _ := sumValue(rm, streamsInFlightName); v != tc.wantStreams {
 				t.Errorf("streams in flight with a stream open = %d, want %d", v, tc.wantStreams)
 			}
 			if err := stream.CloseSend(); err != nil {
@@ -316,18 +318,18 @@ func TestGRPCStreams(t *testing.T) {
 				t.Fatalf("stream end: %v", err)
 			}
 			waitFor(t, "the stream to be counted", func() bool {
-				v, _ := sumValue(m.collect(t), RequestsName, rpcAttrs(duplexMethod, "OK")...)
+				v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(duplexMethod, "OK")...)
 				return v == 1
 			})
 			rm = m.collect(t)
-			for _, name := range []string{InFlightName, StreamsInFlightName} {
+			for _, name := range []string{inFlightName, streamsInFlightName} {
 				if v, _ := sumValue(rm, name); v != 0 {
 					t.Errorf("%s after the stream = %d, want 0", name, v)
 				}
 			}
-			sm, _ := findMetric(rm, StreamsInFlightName)
-			if sm.Unit != streamUnit || sm.Description != StreamsInFlightDescription {
-				t.Errorf("%s unit %q description %q", StreamsInFlightName, sm.Unit, sm.Description)
+			sm, _ := findMetric(rm, streamsInFlightName)
+			if sm.Unit != "{stream}" || sm.Description != contract.StreamsInFlightDescription {
+				t.Errorf("%s unit %q description %q", streamsInFlightName, sm.Unit, sm.Description)
 			}
 		})
 	}
@@ -345,7 +347,7 @@ func TestGRPCMethodsAreBounded(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name       string
-		opts       []GRPCOption
+		opts       []Option
 		serverOpts []grpc.ServerOption
 		// calls are made to these methods after one EmptyCall.
 		calls []string
@@ -358,24 +360,24 @@ func TestGRPCMethodsAreBounded(t *testing.T) {
 		},
 		{
 			name:       "unknown service handler with the services given",
-			opts:       []GRPCOption{WithGRPCServices(&testpb.TestService_ServiceDesc)},
+			opts:       []Option{WithServices(&testpb.TestService_ServiceDesc)},
 			serverOpts: []grpc.ServerOption{grpc.UnknownServiceHandler(unknownHandler)},
 			calls:      []string{"/evil.Service/A", "/evil.Service/B"},
-			want:       map[string]int64{emptyMethod: 1, UnknownRPCMethod: 2},
+			want:       map[string]int64{emptyMethod: 1, "_OTHER": 2},
 		},
 		{
 			name:       "unknown service handler with the methods given",
-			opts:       []GRPCOption{WithGRPCMethods("/" + emptyMethod)},
+			opts:       []Option{WithMethods("/" + emptyMethod)},
 			serverOpts: []grpc.ServerOption{grpc.UnknownServiceHandler(unknownHandler)},
 			calls:      []string{"/evil.Service/A", "/" + unaryMethod},
-			want:       map[string]int64{emptyMethod: 1, UnknownRPCMethod: 2},
+			want:       map[string]int64{emptyMethod: 1, "_OTHER": 2},
 		},
 		{
 			name:       "unknown service handler, learning bounded",
-			opts:       []GRPCOption{WithGRPCMaxMethods(2)},
+			opts:       []Option{WithMaxMethods(2)},
 			serverOpts: []grpc.ServerOption{grpc.UnknownServiceHandler(unknownHandler)},
 			calls:      []string{"/evil.Service/A", "/evil.Service/B", "/evil.Service/C", "/evil.Service/A"},
-			want:       map[string]int64{emptyMethod: 1, "evil.Service/A": 2, UnknownRPCMethod: 2},
+			want:       map[string]int64{emptyMethod: 1, "evil.Service/A": 2, "_OTHER": 2},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,27 +415,27 @@ func TestGRPCMethodsAreBounded(t *testing.T) {
 func TestGRPCInvalidOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		opts   []GRPCOption
+		opts   []Option
 		option string
 		detail string
 	}{
-		{"nil provider", []GRPCOption{WithMeterProvider(nil)}, "WithMeterProvider", "nil"},
-		{"no buckets", []GRPCOption{WithDurationBuckets()}, "WithDurationBuckets", "no boundaries"},
-		{"method without slash", []GRPCOption{WithGRPCMethods("/a.B/C", "a.B/C")}, "WithGRPCMethods", "entry 1"},
-		{"method without method name", []GRPCOption{WithGRPCMethods("/a.B/")}, "WithGRPCMethods", "entry 0"},
-		{"method without service", []GRPCOption{WithGRPCMethods("//C")}, "WithGRPCMethods", "entry 0"},
-		{"nil service", []GRPCOption{WithGRPCServices(&testpb.TestService_ServiceDesc, nil)}, "WithGRPCServices", "entry 1"},
-		{"zero max methods", []GRPCOption{WithGRPCMaxMethods(0)}, "WithGRPCMaxMethods", "0"},
+		{"nil provider", []Option{WithMeterProvider(nil)}, "WithMeterProvider", "nil"},
+		{"no buckets", []Option{WithDurationBuckets()}, "WithDurationBuckets", "no boundaries"},
+		{"method without slash", []Option{WithMethods("/a.B/C", "a.B/C")}, "WithMethods", "entry 1"},
+		{"method without method name", []Option{WithMethods("/a.B/")}, "WithMethods", "entry 0"},
+		{"method without service", []Option{WithMethods("//C")}, "WithMethods", "entry 0"},
+		{"nil service", []Option{WithServices(&testpb.TestService_ServiceDesc, nil)}, "WithServices", "entry 1"},
+		{"zero max methods", []Option{WithMaxMethods(0)}, "WithMaxMethods", "0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := NewGRPCStatsHandler(tc.opts...)
+			h, err := NewServerHandler(tc.opts...)
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if h != nil {
 				t.Error("a handler was returned with the error")
 			}
-			if !errors.Is(err, ErrInvalidOption) {
+			if !errors.Is(err, instrument.ErrInvalidOption) {
 				t.Errorf("error %v does not wrap ErrInvalidOption", err)
 			}
 			if !strings.Contains(err.Error(), tc.option) || !strings.Contains(err.Error(), tc.detail) {
@@ -456,7 +458,7 @@ func TestHTTPAndGRPCInFlightAddUp(t *testing.T) {
 	h := mustHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpEntered <- struct{}{}
 		<-httpRelease
-	}), WithMeterProvider(s.provider))
+	}), instrument.WithMeterProvider(s.provider))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -519,12 +521,12 @@ func TestHTTPAndGRPCInFlightAddUp(t *testing.T) {
 // rpcCounts sums runway.requests by rpc.method, over every status code.
 func rpcCounts(rm metricdata.ResourceMetrics) map[string]int64 {
 	got := map[string]int64{}
-	sm, ok := findMetric(rm, RequestsName)
+	sm, ok := findMetric(rm, requestsName)
 	if !ok {
 		return got
 	}
 	for _, dp := range sm.Data.(metricdata.Sum[int64]).DataPoints {
-		if v, ok := dp.Attributes.Value(RPCMethodKey); ok {
+		if v, ok := dp.Attributes.Value(rpcMethodKey); ok {
 			got[v.AsString()] += dp.Value
 		}
 	}

@@ -1,15 +1,26 @@
-package instrument
+// Package runwaygrpc measures gRPC servers with runway's metrics: a server
+// stats.Handler (NewServerHandler) that records runway.requests.in_flight,
+// runway.requests.in_flight_time, runway.streams.in_flight,
+// runway.requests and runway.request.duration for every RPC, with the same
+// instruments as the HTTP middleware of package
+// github.com/otel-runway/runway/instrument, so that on one MeterProvider a
+// server speaking HTTP and gRPC reports one in-flight total.
+//
+// It is a package of its own so that a program serving only HTTP does not
+// compile gRPC.
+package runwaygrpc
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
+	"github.com/otel-runway/runway/instrument/internal/timeweighted"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
@@ -17,23 +28,15 @@ import (
 
 // Attribute keys of the gRPC series, as named by the OpenTelemetry RPC
 // semantic conventions (semconv v1.43, where the RPC conventions are a
-// release candidate).
+// release candidate): rpc.system.name is always "grpc"; rpc.method is the
+// full method name "package.Service/Method" for methods the server has,
+// "_OTHER" for any other; rpc.response.status_code is the canonical name
+// of the gRPC status code ("OK", "CANCELLED", ...).
 const (
-	// RPCSystemKey is the RPC system: always "grpc" here.
-	RPCSystemKey = attribute.Key("rpc.system.name")
-	// RPCMethodKey is the full method name, "package.Service/Method"
-	// (without the leading slash of the HTTP/2 path), for methods the
-	// server has; UnknownRPCMethod for any other.
-	RPCMethodKey = attribute.Key("rpc.method")
-	// RPCStatusCodeKey is the gRPC status code of the finished RPC, by its
-	// canonical name: "OK", "CANCELLED", "DEADLINE_EXCEEDED", ...
-	RPCStatusCodeKey = attribute.Key("rpc.response.status_code")
+	rpcSystemKey     = attribute.Key("rpc.system.name")
+	rpcMethodKey     = attribute.Key("rpc.method")
+	rpcStatusCodeKey = attribute.Key("rpc.response.status_code")
 )
-
-// UnknownRPCMethod is the value of rpc.method for an RPC whose method is
-// not one the server registered, so that a client cannot create series at
-// will.
-const UnknownRPCMethod = "_OTHER"
 
 // grpcCodeNames are the canonical names of the gRPC status codes, indexed
 // by code. Codes outside this table are recorded as UNKNOWN, as gRPC
@@ -54,121 +57,7 @@ func grpcCodeIndex(c codes.Code) int {
 	return int(c)
 }
 
-// GRPCOption configures the gRPC stats handler. WithMeterProvider and
-// WithDurationBuckets are options of both the HTTP middleware and the gRPC
-// stats handler.
-type GRPCOption interface {
-	applyGRPC(*grpcConfig) error
-}
-
-type grpcOptionFunc func(*grpcConfig) error
-
-func (f grpcOptionFunc) applyGRPC(c *grpcConfig) error { return f(c) }
-
-// grpcConfig is the resolved configuration of a gRPC stats handler.
-type grpcConfig struct {
-	sharedConfig
-	methods           []string // from WithGRPCMethods
-	services          []string // full methods of WithGRPCServices
-	maxMethods        int
-	streamsAsRequests bool
-}
-
-func newGRPCConfig(opts []GRPCOption) (*grpcConfig, error) {
-	c := &grpcConfig{maxMethods: DefaultMaxRoutes}
-	c.buckets = DefaultDurationBuckets
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o.applyGRPC(c); err != nil {
-			return nil, err
-		}
-	}
-	c.resolve()
-	return c, nil
-}
-
-// WithGRPCMethods sets the methods recorded as themselves in rpc.method,
-// as full method names "/package.Service/Method" (the form of
-// grpc.Method and stats.RPCTagInfo). Any other method is recorded as
-// UnknownRPCMethod. Together with WithGRPCServices it replaces the
-// default, which learns the methods the server dispatches (see
-// NewGRPCStatsHandler). A name not of that form is an error.
-func WithGRPCMethods(fullMethods ...string) GRPCOption {
-	return grpcOptionFunc(func(c *grpcConfig) error {
-		for i, m := range fullMethods {
-			if !validFullMethod(m) {
-				return optionError("WithGRPCMethods", "entry %d %q is not of the form /package.Service/Method", i, m)
-			}
-		}
-		c.methods = append([]string(nil), fullMethods...)
-		return nil
-	})
-}
-
-// WithGRPCServices sets the methods recorded as themselves in rpc.method
-// to those of the services described by descs (the generated
-// pb.X_ServiceDesc variables, the ones passed to RegisterService). Any other
-// method is recorded as UnknownRPCMethod. Together with WithGRPCMethods it
-// replaces the default, which learns the methods the server dispatches. A
-// nil description is an error.
-func WithGRPCServices(descs ...*grpc.ServiceDesc) GRPCOption {
-	return grpcOptionFunc(func(c *grpcConfig) error {
-		var methods []string
-		for i, d := range descs {
-			if d == nil || d.ServiceName == "" {
-				return optionError("WithGRPCServices", "entry %d is nil or has no service name", i)
-			}
-			for _, m := range d.Methods {
-				methods = append(methods, "/"+d.ServiceName+"/"+m.MethodName)
-			}
-			for _, s := range d.Streams {
-				methods = append(methods, "/"+d.ServiceName+"/"+s.StreamName)
-			}
-		}
-		c.services = methods
-		return nil
-	})
-}
-
-// WithGRPCMaxMethods bounds the number of methods learned when neither
-// WithGRPCMethods nor WithGRPCServices is given: once n methods are known,
-// RPCs of a further method are recorded as UnknownRPCMethod. The default
-// is DefaultMaxRoutes; n must be at least 1.
-func WithGRPCMaxMethods(n int) GRPCOption {
-	return grpcOptionFunc(func(c *grpcConfig) error {
-		if n < 1 {
-			return optionError("WithGRPCMaxMethods", "%d is less than 1", n)
-		}
-		c.maxMethods = n
-		return nil
-	})
-}
-
-// WithGRPCStreamsAsRequests counts streaming RPCs (client, server or
-// bidirectional streaming) in runway.requests.in_flight, like unary RPCs,
-// instead of in runway.streams.in_flight. The default, false, keeps
-// long-lived streams out of the autoscaling signal: a pod holding a
-// thousand idle watch streams is not a pod with a thousand requests of
-// backlog.
-func WithGRPCStreamsAsRequests(enabled bool) GRPCOption {
-	return grpcOptionFunc(func(c *grpcConfig) error {
-		c.streamsAsRequests = enabled
-		return nil
-	})
-}
-
-func validFullMethod(m string) bool {
-	rest, ok := strings.CutPrefix(m, "/")
-	if !ok {
-		return false
-	}
-	i := strings.LastIndex(rest, "/")
-	return i > 0 && i < len(rest)-1
-}
-
-// NewGRPCStatsHandler returns a gRPC server stats.Handler, installed with
+// NewServerHandler returns a gRPC server stats.Handler, installed with
 // grpc.StatsHandler, that records the metrics of the HTTP middleware for
 // every RPC the server dispatches to a handler:
 //
@@ -177,8 +66,11 @@ func validFullMethod(m string) bool {
 //     returns. It is the same instrument as the HTTP middleware's: on one
 //     MeterProvider the SDK adds both, so a server speaking HTTP and gRPC
 //     reports one total.
+//   - runway.requests.in_flight_time: the request-seconds of the same
+//     RPCs (the time-weighted count; no by-route variant, since RPCs have
+//     no http.route).
 //   - runway.streams.in_flight: streaming RPCs, unless
-//     WithGRPCStreamsAsRequests.
+//     WithStreamsAsRequests.
 //   - runway.requests: finished RPCs (unary and streaming), with
 //     rpc.system.name "grpc", rpc.method and rpc.response.status_code.
 //   - runway.request.duration: the time gRPC measured from handing the RPC
@@ -189,8 +81,8 @@ func validFullMethod(m string) bool {
 // registered method, answering any other with UNIMPLEMENTED before the
 // handler, so such calls are not counted at all. A server with
 // grpc.UnknownServiceHandler dispatches every method: give it
-// WithGRPCServices or WithGRPCMethods, or its rpc.method values are
-// whatever clients send, up to WithGRPCMaxMethods.
+// WithServices or WithMethods, or its rpc.method values are
+// whatever clients send, up to WithMaxMethods.
 //
 // Contract: the in-flight count is decremented when gRPC reports the end
 // of the RPC, which it does when the handler returns, whatever it returns
@@ -202,14 +94,15 @@ func validFullMethod(m string) bool {
 //
 // The handler is for servers: on a client (grpc.WithStatsHandler) it
 // records nothing. Per RPC it costs one small allocation, the context
-// that carries the RPC's state from start to end. Build it once; it
-// registers a callback on its MeterProvider for the life of the provider.
-func NewGRPCStatsHandler(opts ...GRPCOption) (stats.Handler, error) {
-	c, err := newGRPCConfig(opts)
+// that carries the RPC's state from start to end. It registers a callback
+// on its MeterProvider, reported until Close.
+func NewServerHandler(opts ...Option) (*ServerHandler, error) {
+	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	h := &grpcStatsHandler{
+	h := &ServerHandler{
+		epoch:             time.Now(),
 		methods:           newGRPCMethodTable(c),
 		streamsAsRequests: c.streamsAsRequests,
 	}
@@ -219,63 +112,92 @@ func NewGRPCStatsHandler(opts ...GRPCOption) (stats.Handler, error) {
 	return h, nil
 }
 
-type grpcStatsHandler struct {
+// ServerHandler is a gRPC server stats.Handler that records runway's
+// metrics (see NewServerHandler). Close releases what it registered on its
+// MeterProvider.
+type ServerHandler struct {
 	methods           *grpcMethodTable
 	streamsAsRequests bool
 
 	inflight atomic.Int64
 	streams  atomic.Int64
+	// epoch is the origin of the time-weighted counter's clock; tw is
+	// the counter, its collection state under methods.collectMu.
+	epoch time.Time
+	tw    timeweighted.Counter
 
-	duration    metric.Float64Histogram
-	inflightObs metric.Int64ObservableUpDownCounter
-	streamsObs  metric.Int64ObservableUpDownCounter
-	requests    metric.Int64ObservableCounter
+	regs      contract.Registrations
+	closeOnce sync.Once
+	closeErr  error
+
+	duration     metric.Float64Histogram
+	inflightTime metric.Float64ObservableCounter
+	inflightObs  metric.Int64ObservableUpDownCounter
+	streamsObs   metric.Int64ObservableUpDownCounter
+	requests     metric.Int64ObservableCounter
 }
 
-var _ stats.Handler = (*grpcStatsHandler)(nil)
+var _ stats.Handler = (*ServerHandler)(nil)
 
-func (h *grpcStatsHandler) newInstruments(c *grpcConfig) error {
-	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+func (h *ServerHandler) newInstruments(c *config) error {
+	meter := contract.Meter(c.provider)
 	var err error
-	if h.duration, err = meter.Float64Histogram(DurationName,
-		metric.WithUnit(durationUnit),
-		metric.WithDescription(durationDescription),
+	if h.duration, err = meter.Float64Histogram(contract.DurationName,
+		metric.WithUnit(contract.DurationUnit),
+		metric.WithDescription(contract.DurationDescription),
 		metric.WithExplicitBucketBoundaries(c.buckets...),
 	); err != nil {
-		return fmt.Errorf("instrument: creating %s: %w", DurationName, err)
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.DurationName, err)
 	}
-	if h.inflightObs, err = meter.Int64ObservableUpDownCounter(InFlightName,
-		metric.WithUnit(requestUnit),
-		metric.WithDescription(inFlightDescription),
+	if h.inflightObs, err = meter.Int64ObservableUpDownCounter(contract.InFlightName,
+		metric.WithUnit(contract.RequestUnit),
+		metric.WithDescription(contract.InFlightDescription),
 	); err != nil {
-		return fmt.Errorf("instrument: creating %s: %w", InFlightName, err)
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.InFlightName, err)
 	}
-	if h.streamsObs, err = meter.Int64ObservableUpDownCounter(StreamsInFlightName,
-		metric.WithUnit(streamUnit),
-		metric.WithDescription(StreamsInFlightDescription),
+	if h.inflightTime, err = meter.Float64ObservableCounter(contract.InFlightTimeName,
+		metric.WithUnit(contract.DurationUnit),
+		metric.WithDescription(contract.InFlightTimeDescription),
 	); err != nil {
-		return fmt.Errorf("instrument: creating %s: %w", StreamsInFlightName, err)
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.InFlightTimeName, err)
 	}
-	if h.requests, err = meter.Int64ObservableCounter(RequestsName,
-		metric.WithUnit(requestUnit),
-		metric.WithDescription(requestsDescription),
+	if h.streamsObs, err = meter.Int64ObservableUpDownCounter(contract.StreamsInFlightName,
+		metric.WithUnit(contract.StreamUnit),
+		metric.WithDescription(contract.StreamsInFlightDescription),
 	); err != nil {
-		return fmt.Errorf("instrument: creating %s: %w", RequestsName, err)
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.StreamsInFlightName, err)
 	}
-	if _, err := meter.RegisterCallback(h.observe, h.inflightObs, h.streamsObs, h.requests); err != nil {
-		return fmt.Errorf("instrument: registering callback: %w", err)
+	if h.requests, err = meter.Int64ObservableCounter(contract.RequestsName,
+		metric.WithUnit(contract.RequestUnit),
+		metric.WithDescription(contract.RequestsDescription),
+	); err != nil {
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RequestsName, err)
+	}
+	if err := h.regs.Register(meter, "runwaygrpc", h.observe, h.inflightObs, h.inflightTime, h.streamsObs, h.requests); err != nil {
+		return fmt.Errorf("runwaygrpc: %w", err)
 	}
 	return nil
+}
+
+// Close unregisters the handler's callback from its MeterProvider: its
+// asynchronous instruments are no longer reported and the handler can be
+// garbage collected once the server no longer holds it. RPCs that reach
+// the handler after Close are not recorded in the asynchronous
+// instruments. Close is idempotent.
+func (h *ServerHandler) Close() error {
+	h.closeOnce.Do(func() { h.closeErr = h.regs.Unregister() })
+	return h.closeErr
 }
 
 // rpcState is the context of one RPC from TagRPC on: it carries the RPC's
 // state to HandleRPC in the same allocation as the context itself.
 type rpcState struct {
 	context.Context
-	owner      *grpcStatsHandler
+	owner      *ServerHandler
 	fullMethod string
 	method     *grpcMethod // set at Begin
 	kind       rpcKind
+	timed      bool // counted in in_flight_time
 }
 
 type rpcKind uint8
@@ -289,25 +211,25 @@ const (
 // Value returns the state for its owner's key and defers every other key
 // to the parent context.
 func (s *rpcState) Value(key any) any {
-	if k, ok := key.(*grpcStatsHandler); ok && k == s.owner {
+	if k, ok := key.(*ServerHandler); ok && k == s.owner {
 		return s
 	}
 	return s.Context.Value(key)
 }
 
-func (h *grpcStatsHandler) state(ctx context.Context) *rpcState {
+func (h *ServerHandler) state(ctx context.Context) *rpcState {
 	s, _ := ctx.Value(h).(*rpcState)
 	return s
 }
 
 // TagRPC attaches the RPC's state to its context.
-func (h *grpcStatsHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+func (h *ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	return &rpcState{Context: ctx, owner: h, fullMethod: info.FullMethodName}
 }
 
 // HandleRPC counts an RPC in flight at its Begin and records it at its
 // End; other events are ignored.
-func (h *grpcStatsHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	switch ev := rs.(type) {
 	case *stats.Begin:
 		if ev.Client {
@@ -324,6 +246,7 @@ func (h *grpcStatsHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		} else {
 			s.kind = rpcUnary
 			h.inflight.Add(1)
+			s.timed = h.tw.Start(timeweighted.Ticks(ev.BeginTime.Sub(h.epoch)))
 		}
 	case *stats.End:
 		if ev.Client {
@@ -339,6 +262,10 @@ func (h *grpcStatsHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		if s.kind == rpcStream {
 			h.streams.Add(-1)
 		} else {
+			if s.timed {
+				h.tw.End(timeweighted.Ticks(ev.EndTime.Sub(h.epoch)))
+				s.timed = false
+			}
 			h.inflight.Add(-1)
 		}
 		s.kind = rpcNotStarted
@@ -346,20 +273,23 @@ func (h *grpcStatsHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 }
 
 // TagConn returns ctx unchanged: connections are not measured.
-func (h *grpcStatsHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+func (h *ServerHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
 	return ctx
 }
 
 // HandleConn does nothing: connections are not measured.
-func (h *grpcStatsHandler) HandleConn(context.Context, stats.ConnStats) {}
+func (h *ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
 
 // observe reports the asynchronous instruments.
-func (h *grpcStatsHandler) observe(_ context.Context, o metric.Observer) error {
+func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(h.inflightObs, h.inflight.Load())
 	o.ObserveInt64(h.streamsObs, h.streams.Load())
 	t := h.methods
 	t.collectMu.Lock()
 	defer t.collectMu.Unlock()
+	w := h.tw.Load() // before the clock read (timeweighted.Counter.Advance)
+	now := timeweighted.Ticks(time.Since(h.epoch))
+	o.ObserveFloat64(h.inflightTime, float64(h.tw.Advance(timeweighted.Value(w, now)))*timeweighted.TickSeconds)
 	for _, m := range t.all() {
 		for code := range m.counts {
 			n := m.counts[code].Load()
@@ -368,9 +298,9 @@ func (h *grpcStatsHandler) observe(_ context.Context, o metric.Observer) error {
 			}
 			if m.countOpts[code] == nil {
 				m.countOpts[code] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(
-					RPCSystemKey.String("grpc"),
-					RPCMethodKey.String(m.name),
-					RPCStatusCodeKey.String(grpcCodeNames[code]),
+					rpcSystemKey.String("grpc"),
+					rpcMethodKey.String(m.name),
+					rpcStatusCodeKey.String(grpcCodeNames[code]),
 				))}
 			}
 			o.ObserveInt64(h.requests, n, m.countOpts[code]...)
@@ -393,7 +323,7 @@ func newGRPCMethod(name string) *grpcMethod {
 	return &grpcMethod{
 		name: name,
 		recordOpts: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
-			RPCSystemKey.String("grpc"), RPCMethodKey.String(name),
+			rpcSystemKey.String("grpc"), rpcMethodKey.String(name),
 		))},
 	}
 }
@@ -412,8 +342,8 @@ type grpcMethodTable struct {
 	collectMu sync.Mutex
 }
 
-func newGRPCMethodTable(c *grpcConfig) *grpcMethodTable {
-	t := &grpcMethodTable{max: c.maxMethods, other: newGRPCMethod(UnknownRPCMethod)}
+func newGRPCMethodTable(c *config) *grpcMethodTable {
+	t := &grpcMethodTable{max: c.maxMethods, other: newGRPCMethod(contract.Other)}
 	known := append(append([]string(nil), c.methods...), c.services...)
 	t.learn = c.methods == nil && c.services == nil
 	byName := make(map[string]*grpcMethod, len(known))
@@ -433,7 +363,7 @@ func newGRPCMethodTable(c *grpcConfig) *grpcMethodTable {
 
 // dispatched returns the method of an RPC that gRPC dispatched to a
 // handler: a known method, a newly learned one while learning and below
-// the bound, else the UnknownRPCMethod entry.
+// the bound, else the "_OTHER" entry.
 func (t *grpcMethodTable) dispatched(full string) *grpcMethod {
 	if m, ok := (*t.byName.Load())[full]; ok {
 		return m
@@ -448,7 +378,7 @@ func (t *grpcMethodTable) dispatched(full string) *grpcMethod {
 		return m
 	}
 	list := *t.list.Load()
-	if len(list) > t.max { // the UnknownRPCMethod entry does not count
+	if len(list) > t.max { // the "_OTHER" entry does not count
 		return t.other
 	}
 	m := newGRPCMethod(full[1:])
