@@ -127,3 +127,5 @@
 // runway.request.duration series carry rpc.system.name, rpc.method and
 // (for the counter) rpc.response.status_code instead of the HTTP keys.
 package instrument
+
+//go:generate go run ./internal/surface/cmd/apirecord

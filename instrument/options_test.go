@@ -2,6 +2,7 @@ package instrument
 
 import (
 	"errors"
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"math"
 	"net/http"
 	"strings"
@@ -76,4 +77,13 @@ func mustRequest(method, path string) *http.Request {
 		panic(err)
 	}
 	return r
+}
+
+// TestScopeName checks that the exported scope name is the one package
+// runwaygrpc creates its instruments under, so that HTTP and gRPC
+// instruments of one name merge.
+func TestScopeName(t *testing.T) {
+	if ScopeName != contract.ScopeName {
+		t.Errorf("ScopeName = %q, the shared scope is %q", ScopeName, contract.ScopeName)
+	}
 }

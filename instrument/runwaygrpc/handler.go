@@ -10,6 +10,8 @@
 // compile gRPC.
 package runwaygrpc
 
+//go:generate go run ../internal/surface/cmd/apirecord
+
 import (
 	"context"
 	"fmt"

@@ -123,7 +123,10 @@ func modfile(data []byte) string {
 func Names(record string) int {
 	n := 0
 	for _, l := range strings.Split(record, "\n") {
-		if _, rest, ok := strings.Cut(l, ", "); ok && !strings.Contains(rest, ", ") {
+		_, rest, ok := strings.Cut(l, ", ")
+		member := strings.HasPrefix(rest, "type ") &&
+			(strings.Contains(rest, " struct, ") || strings.Contains(rest, " interface, "))
+		if ok && !member {
 			n++
 		}
 	}
@@ -204,9 +207,10 @@ func (p *recorder) typ(t *doc.Type) {
 					p.add(fmt.Sprintf("%s interface, embedded %s", head, p.node(m.Type)))
 				case m.Names[0].IsExported():
 					p.add(fmt.Sprintf("%s interface, %s%s", head, m.Names[0].Name, strings.TrimPrefix(p.node(m.Type), "func")))
-				default:
-					p.add(head + " interface, unexported methods")
 				}
+			}
+			if u.Incomplete {
+				p.add(head + " interface, unexported methods")
 			}
 		default:
 			eq := " "
