@@ -67,27 +67,3 @@ func methodName(i int) string {
 	}
 	return knownMethods[i]
 }
-
-// Status codes are counted in a fixed table: every code net/http accepts
-// (100–999) has a slot, and one more slot holds anything else, recorded as
-// status 0.
-const (
-	minStatus  = 100
-	maxStatus  = 999
-	numStatus  = maxStatus - minStatus + 2
-	statusNone = numStatus - 1
-)
-
-func statusSlot(code int) int {
-	if code < minStatus || code > maxStatus {
-		return statusNone
-	}
-	return code - minStatus
-}
-
-func slotStatus(slot int) int {
-	if slot == statusNone {
-		return 0
-	}
-	return slot + minStatus
-}

@@ -32,6 +32,9 @@ const (
 	methodKey     = contract.MethodKey
 	statusCodeKey = contract.StatusCodeKey
 	routeKey      = contract.RouteKey
+	// overflowKey marks the series of runway.requests that counts the
+	// requests past runway's bound on series, as the SDK marks its own.
+	overflowKey = attribute.Key("otel.metric.overflow")
 )
 
 // recorder owns the instruments of one middleware and the counters behind
@@ -123,7 +126,7 @@ func (rec *recorder) start(rt *route) {
 // flight.
 func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, status int, elapsed time.Duration) {
 	rec.duration.Record(ctx, elapsed.Seconds(), recRoute.recordOpts[method]...)
-	recRoute.count(method, status)
+	rec.routes.count(recRoute, method, status)
 	rec.leave(rt)
 }
 
@@ -152,29 +155,28 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 			o.ObserveInt64(rec.inflightByRoute, rt.inflight.Load(), rt.inflightOpt...)
 		}
 		for m := range rt.counts {
-			c := rt.counts[m].Load()
-			if c == nil {
+			p := rt.counts[m].Load()
+			if p == nil {
 				continue
 			}
-			for slot := range c.n {
-				n := c.n[slot].Load()
-				if n == 0 {
-					continue
+			for _, c := range *p {
+				if c.opt == nil {
+					c.opt = countOpts(rt, t.withRoute, m, c.code)
 				}
-				if c.opts[slot] == nil {
-					c.opts[slot] = countOpts(rt, t.withRoute, m, slot)
-				}
-				o.ObserveInt64(rec.requests, n, c.opts[slot]...)
+				o.ObserveInt64(rec.requests, c.n.Load(), c.opt...)
 			}
 		}
+	}
+	if n := t.overflow.n.Load(); n > 0 {
+		o.ObserveInt64(rec.requests, n, t.overflow.opt...)
 	}
 	return nil
 }
 
-func countOpts(rt *route, withRoute bool, method, slot int) []metric.ObserveOption {
+func countOpts(rt *route, withRoute bool, method, code int) []metric.ObserveOption {
 	attrs := []attribute.KeyValue{
 		methodKey.String(methodName(method)),
-		statusCodeKey.Int(slotStatus(slot)),
+		statusCodeKey.Int(code),
 	}
 	if withRoute {
 		attrs = append(attrs, routeKey.String(rt.name))

@@ -141,7 +141,7 @@ func (st *streamState) declare() {
 
 // end records the end of a stream of route rt under recRoute.
 func (s *streamClassifier) end(recRoute *route, method, status int) {
-	recRoute.count(method, status)
+	s.rec.routes.count(recRoute, method, status)
 	s.inflight.Add(-1)
 }
 
