@@ -105,4 +105,3 @@ func TestInflightTimeArithmetic(t *testing.T) {
 		}
 	})
 }
-
