@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
 
@@ -531,4 +532,95 @@ func rpcCounts(rm metricdata.ResourceMetrics) map[string]int64 {
 		}
 	}
 	return got
+}
+
+// floatSum returns the value of the Float64 sum named name (no
+// attributes).
+func floatSum(t *testing.T, m *manual, name string) float64 {
+	t.Helper()
+	mm, ok := findMetric(m.collect(t), name)
+	if !ok {
+		t.Fatalf("%s not reported", name)
+	}
+	var v float64
+	for _, dp := range mm.Data.(metricdata.Sum[float64]).DataPoints {
+		v += dp.Value
+	}
+	return v
+}
+
+// TestGRPCUnaryInFlightTime holds unary RPCs and checks that they accrue
+// in runway.requests.in_flight_time, so that its rate is the average of
+// runway.requests.in_flight: while n RPCs are held between two instants
+// the counter grows by at least n times the time between them, and in
+// all by no more than n times the time the client spent calling.
+func TestGRPCUnaryInFlightTime(t *testing.T) {
+	const n = 3
+	m := newManual(t)
+	f := startGRPC(t, m.provider, nil)
+	var wg sync.WaitGroup
+	callStart := time.Now()
+	for range n {
+		wg.Go(func() {
+			f.client.UnaryCall(withMode(t.Context(), "hold"), &testpb.SimpleRequest{})
+		})
+	}
+	for range n {
+		<-f.svc.entered
+	}
+	heldFrom := time.Now()
+	v0 := floatSum(t, m, inFlightTimeName)
+	time.Sleep(20 * time.Millisecond) // some time in flight to measure
+	heldTo := time.Now()
+	v1 := floatSum(t, m, inFlightTimeName)
+	close(f.svc.release)
+	wg.Wait()
+	callTime := time.Since(callStart)
+	waitFor(t, "in flight to return to 0", func() bool { return m.inFlight(t) == 0 })
+	final := floatSum(t, m, inFlightTimeName)
+	// One tick (16.4 µs) of rounding per RPC end and start.
+	const tick = 2 * 16.384e-6
+	if min := n * heldTo.Sub(heldFrom).Seconds(); v1-v0 < min-n*tick {
+		t.Errorf("in_flight_time grew by %.6f s while %d RPCs were held %.6f s: want at least %.6f", v1-v0, n, heldTo.Sub(heldFrom).Seconds(), min)
+	}
+	if max := n * callTime.Seconds(); final > max+n*tick {
+		t.Errorf("in_flight_time = %.6f s, more than %d RPCs × %.6f s the client spent calling", final, n, callTime.Seconds())
+	}
+	if again := floatSum(t, m, inFlightTimeName); again != final {
+		t.Errorf("in_flight_time moved from %v to %v with nothing in flight", final, again)
+	}
+}
+
+// TestServerHandlerClose checks that a closed handler's series are no
+// longer reported.
+func TestServerHandlerClose(t *testing.T) {
+	m := newManual(t)
+	sh, err := NewServerHandler(WithMeterProvider(m.provider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := sh.TagRPC(context.Background(), &stats.RPCTagInfo{FullMethodName: "/" + unaryMethod})
+	now := time.Now()
+	sh.HandleRPC(ctx, &stats.Begin{BeginTime: now})
+	sh.HandleRPC(ctx, &stats.End{BeginTime: now, EndTime: now.Add(time.Millisecond)})
+	if v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(unaryMethod, "OK")...); v != 1 {
+		t.Fatalf("before Close: runway.requests = %d, want 1", v)
+	}
+	if err := sh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	rm := m.collect(t)
+	for _, name := range []string{requestsName, inFlightName, inFlightTimeName, streamsInFlightName} {
+		if mm, ok := findMetric(rm, name); ok {
+			if s, ok := mm.Data.(metricdata.Sum[int64]); ok && len(s.DataPoints) > 0 {
+				t.Errorf("%s still reported after Close", name)
+			}
+			if s, ok := mm.Data.(metricdata.Sum[float64]); ok && len(s.DataPoints) > 0 {
+				t.Errorf("%s still reported after Close", name)
+			}
+		}
+	}
 }
