@@ -173,6 +173,9 @@ func heapAfterGC() uint64 {
 // handler is counted, and the heap after the flood is within 1 MiB of the
 // heap before it.
 func TestHostileInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a storm of requests: full suite only")
+	}
 	groups := []RouteGroup{{Pattern: `^/api/infer`, Name: "inference"}, {Pattern: `^/api/embed`, Name: "embedding"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/items/{id}", func(w http.ResponseWriter, r *http.Request) {})

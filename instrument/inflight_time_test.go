@@ -165,30 +165,36 @@ func TestInflightTimeLongRequest(t *testing.T) {
 	}()
 	waitFor(t, "the request to enter the handler", entered.Load)
 
-	read := func() (float64, time.Time) {
+	// read collects; the clock of the reading lies between the two
+	// instants it returns.
+	read := func() (v float64, before, after time.Time) {
+		before = time.Now()
 		v, ok := floatSum(m.collect(t), inFlightTimeName)
 		if !ok {
 			t.Fatalf("%s not reported", inFlightTimeName)
 		}
-		return v, time.Now()
+		return v, before, time.Now()
 	}
-	v0, t0 := read()
+	// With exactly one request in flight, the growth between two readings
+	// is the time between their clocks, to a tick (16.384 µs) of
+	// rounding: bounds that hold however busy the machine is.
+	const tick = 16.384e-6
+	v0, b0, a0 := read()
 	for i := range 4 {
-		time.Sleep(50 * time.Millisecond)
-		v1, t1 := read()
-		// The clock of the reading lies between t0's collect and t1.
-		wall := t1.Sub(t0).Seconds()
-		if d := v1 - v0; d <= 0 || d > wall*1.02 || d < wall*0.9 {
-			t.Errorf("collection %d: grew by %.6f s over %.6f s of wall time with one request in flight", i, d, wall)
+		time.Sleep(50 * time.Millisecond) // time in flight to measure
+		v1, b1, a1 := read()
+		lo, hi := b1.Sub(a0).Seconds()-tick, a1.Sub(b0).Seconds()+tick
+		if d := v1 - v0; d < lo || d > hi {
+			t.Errorf("collection %d: grew by %.6f s with one request in flight, want between %.6f and %.6f s", i, d, lo, hi)
 		}
-		v0, t0 = v1, t1
+		v0, b0, a0 = v1, b1, a1
 	}
 	close(release)
 	<-done
 	waitFor(t, "in-flight to return to 0", func() bool { return m.inFlight(t) == 0 })
-	a, _ := read()
+	a, _, _ := read()
 	time.Sleep(20 * time.Millisecond)
-	if b, _ := read(); b != a {
+	if b, _, _ := read(); b != a {
 		t.Errorf("idle counter moved from %v to %v", a, b)
 	}
 }
