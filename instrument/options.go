@@ -173,10 +173,11 @@ func WithRouteFunc(f func(r *http.Request) string) Option {
 // SetRoute. SetRoute is also honoured without this option when another
 // route option (WithRouteGroups, WithServeMux, WithRouteFunc) is set. As
 // with WithRouteFunc, such routes name runway.requests and
-// runway.request.duration, not runway.requests.in_flight_by_route.
-func WithSetRoute() Option {
+// runway.request.duration, not runway.requests.in_flight_by_route. The
+// default is off.
+func WithSetRoute(enabled bool) Option {
 	return optionFunc(func(c *config) error {
-		c.setRoute = true
+		c.setRoute = enabled
 		return nil
 	})
 }

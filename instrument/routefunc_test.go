@@ -189,8 +189,8 @@ func TestSetRoute(t *testing.T) {
 		path      string
 		wantRoute string // "" means no http.route attribute
 	}{
-		{"with WithSetRoute", []Option{WithSetRoute()}, "/items/7", "/items/:id"},
-		{"empty route is ignored", []Option{WithSetRoute()}, "/other", otherValue},
+		{"with WithSetRoute", []Option{WithSetRoute(true)}, "/items/7", "/items/:id"},
+		{"empty route is ignored", []Option{WithSetRoute(true)}, "/other", otherValue},
 		{"wins over the route function", []Option{WithRouteFunc(func(*http.Request) string { return "/from-func" })}, "/items/7", "/items/:id"},
 		{"with another route option", []Option{WithRouteGroups(RouteGroup{"^/", "all"})}, "/items/7", "/items/:id"},
 		{"ignored without any route option", nil, "/items/7", ""},
@@ -251,7 +251,7 @@ func TestAfterDispatchRoutesDoNotAllocate(t *testing.T) {
 		},
 		{
 			name: "set route",
-			h:    mustHandler(t, framework(&found), WithMeterProvider(m.provider), WithSetRoute()),
+			h:    mustHandler(t, framework(&found), WithMeterProvider(m.provider), WithSetRoute(true)),
 			r:    httptest.NewRequest("GET", "/items/1", nil),
 		},
 	} {

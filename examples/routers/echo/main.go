@@ -39,7 +39,7 @@ func runwayRoute(next echo.HandlerFunc) echo.HandlerFunc {
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithSetRoute(),
+		instrument.WithSetRoute(true),
 	)
 	if err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func runwayRoute(c *gin.Context) {
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithSetRoute(),
+		instrument.WithSetRoute(true),
 	)
 	if err != nil {
 		return nil, err
