@@ -95,7 +95,11 @@ func grpcCodeIndex(c codes.Code) int {
 // holds the server's resources.
 //
 // The handler is for servers: on a client (grpc.WithStatsHandler) it
-// records nothing. Per RPC it costs one small allocation, the context
+// records nothing. runway.requests keeps at most 1,999 (method, status
+// code) series of its own, as the OpenTelemetry SDK does by default (its
+// cardinality limit, 2000): RPCs of a further combination are counted in
+// one series with otel.metric.overflow=true. Per RPC it costs one small
+// allocation, the context
 // that carries the RPC's state from start to end. It registers a callback
 // on its MeterProvider, reported until Close.
 func NewServerHandler(opts ...Option) (*ServerHandler, error) {
@@ -260,7 +264,7 @@ func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		}
 		m := s.method
 		h.duration.Record(ctx, ev.EndTime.Sub(ev.BeginTime).Seconds(), m.recordOpts...)
-		m.counts[grpcCodeIndex(status.Code(ev.Error))].Add(1)
+		h.methods.count(m, grpcCodeIndex(status.Code(ev.Error)))
 		if s.kind == rpcStream {
 			h.streams.Add(-1)
 		} else {
@@ -308,6 +312,9 @@ func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
 			o.ObserveInt64(h.requests, n, m.countOpts[code]...)
 		}
 	}
+	if n := t.overflow.Load(); n > 0 {
+		o.ObserveInt64(h.requests, n, t.overflowOpt...)
+	}
 	return nil
 }
 
@@ -340,12 +347,41 @@ type grpcMethodTable struct {
 	byName atomic.Pointer[map[string]*grpcMethod]
 	list   atomic.Pointer[[]*grpcMethod]
 	mu     sync.Mutex
+	// series counts the runway.requests series (method, code) begun,
+	// under mu; past contract.DefaultMaxSeries − 1 of them, RPCs of a new
+	// combination are counted in overflow, reported with
+	// otel.metric.overflow=true as the SDK does past its cardinality
+	// limit.
+	series      int
+	overflow    atomic.Int64
+	overflowOpt []metric.ObserveOption
 	// collectMu serialises collections, which fill countOpts.
 	collectMu sync.Mutex
 }
 
+// count adds one finished RPC of method m with the code index code. The
+// first RPC of a (method, code) pair begins a series, within the bound.
+func (t *grpcMethodTable) count(m *grpcMethod, code int) {
+	c := &m.counts[code]
+	if c.Load() > 0 {
+		c.Add(1)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c.Load() == 0 {
+		if t.series >= contract.DefaultMaxSeries-1 { // the overflow series is one
+			t.overflow.Add(1)
+			return
+		}
+		t.series++
+	}
+	c.Add(1)
+}
+
 func newGRPCMethodTable(c *config) *grpcMethodTable {
 	t := &grpcMethodTable{max: c.maxMethods, other: newGRPCMethod(contract.Other)}
+	t.overflowOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
 	known := append(append([]string(nil), c.methods...), c.services...)
 	t.learn = c.methods == nil && c.services == nil
 	byName := make(map[string]*grpcMethod, len(known))

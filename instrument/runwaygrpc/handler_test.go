@@ -3,8 +3,7 @@ package runwaygrpc
 import (
 	"context"
 	"errors"
-	"github.com/otel-runway/runway/instrument"
-	"github.com/otel-runway/runway/instrument/internal/contract"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -622,5 +623,46 @@ func TestServerHandlerClose(t *testing.T) {
 				t.Errorf("%s still reported after Close", name)
 			}
 		}
+	}
+}
+
+// TestSeriesBound finishes RPCs of 200 methods with each of the 17 codes
+// (3,400 combinations): runway.requests stops at 1,999 series and one
+// overflow series, and still counts every RPC.
+func TestSeriesBound(t *testing.T) {
+	m := newManual(t)
+	sh, err := NewServerHandler(WithMeterProvider(m.provider), WithMaxMethods(5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sh.Close() })
+	now := time.Now()
+	total := 0
+	for i := range 200 {
+		info := &stats.RPCTagInfo{FullMethodName: fmt.Sprintf("/svc.S/M%d", i)}
+		for code := range numGRPCCodes {
+			ctx := sh.TagRPC(context.Background(), info)
+			sh.HandleRPC(ctx, &stats.Begin{BeginTime: now})
+			sh.HandleRPC(ctx, &stats.End{BeginTime: now, EndTime: now, Error: status.Error(codes.Code(code), "x")})
+			total++
+		}
+	}
+	mm, ok := findMetric(m.collect(t), requestsName)
+	if !ok {
+		t.Fatal("no runway.requests")
+	}
+	points := mm.Data.(metricdata.Sum[int64]).DataPoints
+	if len(points) != 2000 {
+		t.Errorf("runway.requests has %d series, want 2000", len(points))
+	}
+	var sum, overflow int64
+	for _, dp := range points {
+		sum += dp.Value
+		if v, ok := dp.Attributes.Value("otel.metric.overflow"); ok && v.AsBool() {
+			overflow = dp.Value
+		}
+	}
+	if sum != int64(total) || overflow != int64(total-1999) {
+		t.Errorf("sum %d, overflow %d; want %d and %d", sum, overflow, total, total-1999)
 	}
 }
