@@ -3,13 +3,13 @@ package instrument
 import (
 	"context"
 	"fmt"
-	"github.com/otel-runway/runway/instrument/internal/contract"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )

@@ -3,11 +3,11 @@ package instrument
 import (
 	"context"
 	"fmt"
-	"github.com/otel-runway/runway/instrument/internal/contract"
 	"net"
 	"sync"
 	"sync/atomic"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/metric"
 )
 

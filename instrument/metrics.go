@@ -3,10 +3,10 @@ package instrument
 import (
 	"context"
 	"fmt"
-	"github.com/otel-runway/runway/instrument/internal/contract"
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )

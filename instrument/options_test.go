@@ -2,11 +2,12 @@ package instrument
 
 import (
 	"errors"
-	"github.com/otel-runway/runway/instrument/internal/contract"
 	"math"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/otel-runway/runway/instrument/internal/contract"
 )
 
 func TestInvalidOptions(t *testing.T) {

@@ -3,12 +3,12 @@ package instrument
 import (
 	"context"
 	"fmt"
-	"github.com/otel-runway/runway/instrument/internal/contract"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/metric"
 )
 
