@@ -102,3 +102,5 @@
 // application within two intervals. [Exporter.Shutdown] flushes: the last
 // values of a pod that is scaled down are sent.
 package exporter
+
+//go:generate go run ../instrument/internal/surface/cmd/apirecord

@@ -1,6 +1,10 @@
 package exporter
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/otel-runway/runway/instrument"
+)
 
 // Sentinel errors returned (wrapped with %w) by [New], [Setup] and
 // [Exporter.Shutdown]. Test for them with [errors.Is]; the wrapping message
@@ -8,7 +12,10 @@ import "errors"
 var (
 	// ErrInvalidOption reports an option given in code with a value that
 	// cannot be used, such as a negative interval or an empty service name.
-	ErrInvalidOption = errors.New("exporter: invalid option")
+	// It is the same value as instrument.ErrInvalidOption, so one
+	// errors.Is test covers the options of every runway package,
+	// including the middleware options of [WithInstrumentOptions].
+	ErrInvalidOption = instrument.ErrInvalidOption
 
 	// ErrInvalidEnv reports an OTEL_* environment variable whose value
 	// cannot be used. Unset and empty variables are never an error.

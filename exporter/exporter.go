@@ -41,6 +41,10 @@ type Exporter struct {
 	// used by Handler.
 	instrumentOpts []instrument.Option
 
+	// middlewares are those Handler built, closed by Shutdown.
+	mu          sync.Mutex
+	middlewares []*instrument.Middleware
+
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -77,7 +81,7 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 	var certs *certReloader
 	if c.metricsCert != "" {
 		if certs, err = newCertReloader(c.metricsCert, c.metricsKey); err != nil {
-			return nil, fmt.Errorf("%w: WithMetricsTLS(%q, %q): %w", ErrInvalidOption, c.metricsCert, c.metricsKey, err)
+			return nil, fmt.Errorf("exporter: WithMetricsTLS(%q, %q): %w: %w", c.metricsCert, c.metricsKey, err, ErrInvalidOption)
 		}
 	}
 	if c.metricsAddr != "" {
@@ -233,12 +237,17 @@ func (e *Exporter) MetricsAddr() string {
 
 // Shutdown flushes the OTLP exporter (a value recorded just before Shutdown
 // is sent), shuts the MeterProvider down and closes the metrics listener,
-// waiting for in-flight scrapes until ctx is done. It returns the errors of
-// all steps, joined; a collector that is down costs at most ctx's deadline.
-// Shutdown is idempotent: later calls return the first call's result.
+// waiting for in-flight scrapes until ctx is done. It releases everything
+// the exporter built: the middlewares of [Exporter.Handler] (their
+// callbacks and tables), the readers and the listener. It returns the
+// errors of all steps, joined; a collector that is down costs at most
+// ctx's deadline. Shutdown is idempotent: later calls return the first
+// call's result.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
 		var errs []error
+		// The provider's shutdown collects a last time (the OTLP flush),
+		// so the middlewares are released after it.
 		if err := e.provider.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("exporter: meter provider: %w", err))
 		}
@@ -249,6 +258,14 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 			}
 			<-e.serverDone
 		}
+		e.mu.Lock()
+		for _, mw := range e.middlewares {
+			if err := mw.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("exporter: middleware: %w", err))
+			}
+		}
+		e.middlewares = nil
+		e.mu.Unlock()
 		e.shutdownErr = errors.Join(errs...)
 	})
 	return e.shutdownErr

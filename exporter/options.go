@@ -26,7 +26,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // invalid records a construction error that names the option.
 func (c *config) invalid(option, format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf("%w: %s: %s", ErrInvalidOption, option, fmt.Sprintf(format, args...)))
+	c.errs = append(c.errs, fmt.Errorf("exporter: %s: %s: %w", option, fmt.Sprintf(format, args...), ErrInvalidOption))
 }
 
 // WithServiceName sets the service.name resource attribute, which every

@@ -90,7 +90,7 @@ func (r *receiver) requestsTotal() (int64, bool) {
 	for _, rm := range r.requests[len(r.requests)-1].GetResourceMetrics() {
 		for _, sm := range rm.GetScopeMetrics() {
 			for _, m := range sm.GetMetrics() {
-				if m.GetName() == instrument.RequestsName {
+				if m.GetName() == "runway.requests" {
 					found = true
 					for _, dp := range m.GetSum().GetDataPoints() {
 						n += dp.GetAsInt()
@@ -147,7 +147,7 @@ func TestCollectorOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(mw(work))
+		srv := httptest.NewServer(mw.Wrap(work))
 		t.Cleanup(srv.Close)
 		return srv
 	}

@@ -39,7 +39,7 @@ func TestScrapeUnderCPUSaturation(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", e.MetricsHandler())
-	mux.Handle("/", mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		burn(5 * time.Millisecond)
 	})))
 	app := httptest.NewServer(mux)

@@ -16,7 +16,7 @@ import (
 // so the last values are flushed. On error nothing is left running.
 func Setup(ctx context.Context, app http.Handler, opts ...Option) (handler http.Handler, shutdown func(context.Context) error, err error) {
 	if app == nil {
-		return nil, nil, fmt.Errorf("%w: Setup: nil handler", ErrInvalidOption)
+		return nil, nil, fmt.Errorf("exporter: Setup: nil handler: %w", ErrInvalidOption)
 	}
 	e, err := New(ctx, opts...)
 	if err != nil {
@@ -36,10 +36,11 @@ func Setup(ctx context.Context, app http.Handler, opts ...Option) (handler http.
 // Prometheus is disabled. /metrics is answered before the middleware, so a
 // scrape is never counted as a request; every other path, /metrics/
 // included, goes to the middleware and app. Each call builds a new
-// middleware; call it once per application.
+// middleware, released by [Exporter.Shutdown]; call it once per
+// application.
 func (e *Exporter) Handler(app http.Handler) (http.Handler, error) {
 	if app == nil {
-		return nil, fmt.Errorf("%w: Handler: nil handler", ErrInvalidOption)
+		return nil, fmt.Errorf("exporter: Handler: nil handler: %w", ErrInvalidOption)
 	}
 	instOpts := append(e.instrumentOpts[:len(e.instrumentOpts):len(e.instrumentOpts)],
 		instrument.WithMeterProvider(e.MeterProvider()))
@@ -47,7 +48,10 @@ func (e *Exporter) Handler(app http.Handler) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exporter: WithInstrumentOptions: %w", err)
 	}
-	instrumented := middleware(app)
+	e.mu.Lock()
+	e.middlewares = append(e.middlewares, middleware)
+	e.mu.Unlock()
+	instrumented := middleware.Wrap(app)
 
 	metrics := e.MetricsHandler()
 	if metrics == nil || e.MetricsAddr() != "" {

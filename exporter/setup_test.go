@@ -107,8 +107,8 @@ func TestSetupWithoutPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	// /hello only: the middleware excludes /metrics by default.
-	if v, ok := r.lastSum(instrument.RequestsName); !ok || v != 1 {
-		t.Errorf("%s at the collector = %v (found %v), want 1", instrument.RequestsName, v, ok)
+	if v, ok := r.lastSum("runway.requests"); !ok || v != 1 {
+		t.Errorf("%s at the collector = %v (found %v), want 1", "runway.requests", v, ok)
 	}
 }
 

@@ -3,29 +3,13 @@ package instrument
 import (
 	"net/http"
 
-	"go.opentelemetry.io/otel/attribute"
+	"github.com/otel-runway/runway/instrument/internal/contract"
 )
 
-// Attribute keys, as named by the OpenTelemetry HTTP semantic conventions.
-const (
-	// MethodKey is the request method, normalised: one of the known
-	// methods or "_OTHER".
-	MethodKey = attribute.Key("http.request.method")
-	// StatusCodeKey is the final HTTP status code of the response.
-	StatusCodeKey = attribute.Key("http.response.status_code")
-	// RouteKey is the route: a route group name or a router's pattern,
-	// never a raw path.
-	RouteKey = attribute.Key("http.route")
-)
-
-// OtherMethod is the value of http.request.method for any method that is
-// not one of the known methods, so that a client cannot create series at
-// will.
-const OtherMethod = "_OTHER"
-
-// UnmatchedRoute is the value of http.route for a request that matches no
-// configured route group or router pattern.
-const UnmatchedRoute = "_OTHER"
+// otherValue is the value of http.request.method for any method that is
+// not a known one, and of http.route for a request outside the known
+// routes, so that a client cannot create series at will.
+const otherValue = contract.Other
 
 // knownMethods are the methods recorded as themselves. Order defines the
 // method index used by the precomputed tables.
@@ -35,10 +19,10 @@ var knownMethods = [...]string{
 	http.MethodTrace, http.MethodPatch, "QUERY",
 }
 
-// numMethods counts the known methods plus OtherMethod.
+// numMethods counts the known methods plus "_OTHER".
 const numMethods = len(knownMethods) + 1
 
-// methodOther is the index of OtherMethod.
+// methodOther is the index of "_OTHER".
 const methodOther = len(knownMethods)
 
 // methodIndex maps a request method to its table index. Methods are
@@ -70,40 +54,16 @@ func methodIndex(m string) int {
 	return methodOther
 }
 
-// NormalizeMethod returns the value recorded as http.request.method for m:
+// normalizeMethod returns the value recorded as http.request.method for m:
 // m itself when it is a known method (GET, HEAD, POST, PUT, DELETE,
-// CONNECT, OPTIONS, TRACE, PATCH, QUERY; exact case), else OtherMethod.
-func NormalizeMethod(m string) string {
+// CONNECT, OPTIONS, TRACE, PATCH, QUERY; exact case), else "_OTHER".
+func normalizeMethod(m string) string {
 	return methodName(methodIndex(m))
 }
 
 func methodName(i int) string {
 	if i == methodOther {
-		return OtherMethod
+		return otherValue
 	}
 	return knownMethods[i]
-}
-
-// Status codes are counted in a fixed table: every code net/http accepts
-// (100–999) has a slot, and one more slot holds anything else, recorded as
-// status 0.
-const (
-	minStatus  = 100
-	maxStatus  = 999
-	numStatus  = maxStatus - minStatus + 2
-	statusNone = numStatus - 1
-)
-
-func statusSlot(code int) int {
-	if code < minStatus || code > maxStatus {
-		return statusNone
-	}
-	return code - minStatus
-}
-
-func slotStatus(slot int) int {
-	if slot == statusNone {
-		return 0
-	}
-	return slot + minStatus
 }

@@ -103,7 +103,7 @@ func BenchmarkCost(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			m.rec.start(rt)
-			rt.count(0, http.StatusOK)
+			m.rec.routes.count(rt, 0, http.StatusOK)
 			m.rec.inflight.Add(-1) // without routes, end's only decrement
 		}
 	})

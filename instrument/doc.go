@@ -23,12 +23,12 @@
 //	runway.limit.waiting                     Int64ObservableUpDownCtr   {request}   none (WithConcurrencyLimit)  runway_limit_waiting
 //	runway.limit.rejected                    Int64ObservableCounter     {request}   runway.limit.reason          runway_limit_rejected_total
 //	runway.limit.wait.duration               Float64Histogram           s           none                         runway_limit_wait_duration_seconds
-//	runway.limit.concurrency                 Int64ObservableGauge       {request}   none                         runway_limit_concurrency
-//	runway.limit.queue                       Int64ObservableGauge       {request}   none                         runway_limit_queue
+//	runway.limit.concurrency                 Int64ObservableUpDownCtr   {request}   none                         runway_limit_concurrency
+//	runway.limit.queue                       Int64ObservableUpDownCtr   {request}   none                         runway_limit_queue
 //	runway.connections.accepted              Int64ObservableCounter     {connection} none (NewListener)          runway_connections_accepted_total
 //	runway.connections.open                  Int64ObservableUpDownCtr   {connection} none                        runway_connections_open
-//	runway.listener.accept_queue             Int64ObservableGauge       {connection} none (Linux)                runway_listener_accept_queue
-//	runway.listener.accept_queue.max         Int64ObservableGauge       {connection} none (Linux)                runway_listener_accept_queue_max
+//	runway.listener.accept_queue             Int64ObservableUpDownCtr   {connection} none (Linux)                runway_listener_accept_queue
+//	runway.listener.accept_queue.max         Int64ObservableUpDownCtr   {connection} none (Linux)                runway_listener_accept_queue_max
 //
 // rate(runway_requests_in_flight_time_seconds_total[1m]) is the exact
 // average number of requests in flight over the last minute, including
@@ -43,9 +43,13 @@
 //
 // In-flight counts and request counts are kept in atomics and reported
 // when a reader collects; each request makes one synchronous measurement,
-// the duration. When several middlewares share a MeterProvider, the SDK
-// adds their observations up, so runway.requests.in_flight is the total
-// of the process.
+// the duration. When several middlewares (and gRPC stats handlers of
+// package runwaygrpc) share a MeterProvider, the SDK adds their
+// observations up, so runway.requests.in_flight is the total of the
+// process; so are the time-weighted counters, the limits and their queues
+// (up-down counters, summed) and the listener's accept queue. The peak is
+// that of the total of the middlewares with WithPeakInFlight on the
+// provider, which must agree on its window.
 //
 // # Bounded attributes
 //
@@ -59,8 +63,16 @@
 //   - http.response.status_code is the status the handler wrote (100–999;
 //     anything else, from a non-standard ResponseWriter, is recorded as 0).
 //
-// The number of runway.requests series is therefore at most
-// 11 methods × statuses used × (routes + 1).
+// Memory grows with the series seen: a route's counters are created when
+// the route is first seen, and those of a (route, method) pair one status
+// code at a time, about a hundred bytes per series. runway.requests is
+// bounded like the OpenTelemetry SDK bounds a metric by default (its
+// cardinality limit, 2000): past 1,999 series, requests of a new
+// combination of route, method and status are counted in one series with
+// the attribute otel.metric.overflow=true, so none is lost and runway
+// keeps no counter the SDK would fold away. WithMaxRoutes (default 2000,
+// the same limit) bounds the routes, and so the series of the by-route
+// instruments.
 //
 // # Contract
 //
@@ -112,18 +124,30 @@
 // inside the measurement: waiting requests are in flight, refused ones are
 // counted with status 503. Excluded paths bypass it.
 //
-// Requests to excluded paths (by default DefaultExcludedPaths: /metrics
-// and the usual health probes) pass through unmeasured.
+// Requests to excluded paths (by default /metrics and the usual health
+// probes) pass through unmeasured.
 //
-// Each middleware registers a callback on its MeterProvider for the life of
-// that provider; build middlewares once, at start-up.
+// # Lifecycle
+//
+// A Middleware registers callbacks on its MeterProvider; Close unregisters
+// them, after which its tables can be garbage collected. A Listener does
+// the same on Close. Building and closing middlewares repeatedly (one per
+// test, say) leaves nothing behind.
+//
+// # Time-weighted count
+//
+// runway.requests.in_flight_time is exact: one 64-bit word per route holds
+// both the requests in flight and a running total, updated with one atomic
+// add per event. It counts up to 524,288 requests of one route (of the
+// whole middleware without routes) in flight at once; a request starting
+// beyond that is left out of the time-weighted count (and only of it) until
+// fewer are in flight, so the counter saturates instead of corrupting.
 //
 // # gRPC
 //
-// NewGRPCStatsHandler records the same instruments for a gRPC server
-// (grpc.StatsHandler): a unary RPC counts in runway.requests.in_flight like
-// an HTTP request, so a server speaking both reports one total; streaming
-// RPCs count in runway.streams.in_flight. Its runway.requests and
-// runway.request.duration series carry rpc.system.name, rpc.method and
-// (for the counter) rpc.response.status_code instead of the HTTP keys.
+// Package runwaygrpc records the same instruments for a gRPC server
+// (grpc.StatsHandler). It is a package of its own so that a program that
+// serves only HTTP does not compile gRPC.
 package instrument
+
+//go:generate go run ./internal/surface/cmd/apirecord

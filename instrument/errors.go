@@ -1,15 +1,13 @@
 package instrument
 
-import (
-	"errors"
-	"fmt"
-)
+import "github.com/otel-runway/runway/instrument/internal/contract"
 
 // ErrInvalidOption is wrapped by every error that a constructor returns for
-// an option it cannot accept. The message names the option.
-var ErrInvalidOption = errors.New("invalid option")
+// an option it cannot accept; the message names the option. Packages
+// runwaygrpc and exporter return errors wrapping this same value.
+var ErrInvalidOption = contract.ErrInvalidOption
 
 // optionError reports a bad value given to the option named option.
 func optionError(option, format string, args ...any) error {
-	return fmt.Errorf("instrument: %s: %s: %w", option, fmt.Sprintf(format, args...), ErrInvalidOption)
+	return contract.OptionError("instrument", option, format, args...)
 }

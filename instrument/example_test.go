@@ -23,13 +23,15 @@ func Example() {
 	mux.HandleFunc("/api/infer", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "inferred")
 	})
-	handler, err := instrument.NewHandler(mux,
+	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(provider),
 		instrument.WithRouteGroups(instrument.RouteGroup{Pattern: `^/api/infer`, Name: "inference"}),
 	)
 	if err != nil {
 		panic(err)
 	}
+	defer mw.Close()
+	handler := mw.Wrap(mux)
 
 	handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/infer", nil))
 
@@ -70,7 +72,8 @@ func ExampleNewMiddleware() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
-	var _ http.Handler = mw(mux) // serve this
+	defer mw.Close()
+	var _ http.Handler = mw.Wrap(mux) // serve this
 	_, err = instrument.NewMiddleware(instrument.WithRouteGroups(instrument.RouteGroup{Pattern: "^/api/[", Name: "api"}))
 	fmt.Println(err)
 	// Output:

@@ -19,7 +19,7 @@ import (
 // name: WithRouteGroups either rejects the group with an error that names
 // the option, or accepts it, and then the matcher (with its literal-prefix
 // fast path) agrees with the regular expression on any path, and the
-// middleware records the request under the group or UnmatchedRoute.
+// middleware records the request under the group or "_OTHER".
 func FuzzRouteGroup(f *testing.F) {
 	for _, seed := range [][3]string{
 		{`^/api/infer`, "inference", "/api/infer/batch"},
@@ -64,44 +64,44 @@ func FuzzRouteGroup(f *testing.F) {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.URL.Path = path
 		h.ServeHTTP(httptest.NewRecorder(), req)
-		want := UnmatchedRoute
+		want := otherValue
 		if re.MatchString(path) {
 			want = name
 		}
-		if v, _ := sumValue(mm.collect(t), RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(404), RouteKey.String(want)); v != 1 {
+		if v, _ := sumValue(mm.collect(t), requestsName, methodKey.String("GET"), statusCodeKey.Int(404), routeKey.String(want)); v != 1 {
 			t.Fatalf("request to %q not counted under route %q", path, want)
 		}
 	})
 }
 
 // FuzzNormalizeMethod checks that any method maps to itself when it is one
-// of the known methods (exact case) and to OtherMethod otherwise, so the
+// of the known methods (exact case) and to "_OTHER" otherwise, so the
 // method attribute has at most numMethods values.
 func FuzzNormalizeMethod(f *testing.F) {
 	for _, m := range []string{"GET", "get", "QUERY", "PROPFIND", "", "GET ", "\x00", "CONNECT", "_OTHER", strings.Repeat("A", 300)} {
 		f.Add(m)
 	}
 	f.Fuzz(func(t *testing.T, m string) {
-		got := NormalizeMethod(m)
+		got := normalizeMethod(m)
 		i := methodIndex(m)
 		if i < 0 || i >= numMethods {
 			t.Fatalf("methodIndex(%q) = %d, out of the table", m, i)
 		}
 		if slices.Contains(knownMethods[:], m) {
 			if got != m {
-				t.Fatalf("NormalizeMethod(%q) = %q, want itself", m, got)
+				t.Fatalf("normalizeMethod(%q) = %q, want itself", m, got)
 			}
 			return
 		}
-		if got != OtherMethod || i != methodOther {
-			t.Fatalf("NormalizeMethod(%q) = %q (index %d), want %q", m, got, i, OtherMethod)
+		if got != otherValue || i != methodOther {
+			t.Fatalf("normalizeMethod(%q) = %q (index %d), want %q", m, got, i, otherValue)
 		}
 	})
 }
 
 // FuzzServeMuxRoute sends any method, host and path through a middleware
 // that takes routes from a ServeMux: the route recorded is one of the
-// mux's path templates or UnmatchedRoute, never anything from the request.
+// mux's path templates or "_OTHER", never anything from the request.
 func FuzzServeMuxRoute(f *testing.F) {
 	mux := http.NewServeMux()
 	ok := func(http.ResponseWriter, *http.Request) {}
@@ -109,7 +109,7 @@ func FuzzServeMuxRoute(f *testing.F) {
 	for _, p := range patterns {
 		mux.HandleFunc(p, ok)
 	}
-	routes := []string{UnmatchedRoute}
+	routes := []string{otherValue}
 	for _, p := range patterns {
 		routes = append(routes, patternRoute(p))
 	}
@@ -129,7 +129,7 @@ func FuzzServeMuxRoute(f *testing.F) {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.Method, req.Host, req.URL.Path = method, host, path
 		h.ServeHTTP(httptest.NewRecorder(), req)
-		m, found := findMetric(mm.collect(t), RequestsName)
+		m, found := findMetric(mm.collect(t), requestsName)
 		if !found {
 			t.Fatal("request not counted")
 		}
@@ -137,12 +137,12 @@ func FuzzServeMuxRoute(f *testing.F) {
 		if len(points) != 1 || points[0].Value != 1 {
 			t.Fatalf("want one request in one series, got %+v", points)
 		}
-		route, _ := points[0].Attributes.Value(RouteKey)
+		route, _ := points[0].Attributes.Value(routeKey)
 		if !slices.Contains(routes, route.AsString()) {
 			t.Fatalf("%s %s%s recorded under route %q, not a mux template", method, host, path, route.AsString())
 		}
-		gotMethod, _ := points[0].Attributes.Value(MethodKey)
-		if gotMethod.AsString() != NormalizeMethod(method) {
+		gotMethod, _ := points[0].Attributes.Value(methodKey)
+		if gotMethod.AsString() != normalizeMethod(method) {
 			t.Fatalf("method %q recorded as %q", method, gotMethod.AsString())
 		}
 	})

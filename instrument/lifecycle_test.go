@@ -45,13 +45,13 @@ func expectFinal(t *testing.T, m *manual, want int) {
 	t.Helper()
 	waitFor(t, "in flight to return to 0", func() bool { return m.inFlight(t) == 0 })
 	rm := m.collect(t)
-	if n := sumPoints(rm, RequestsName); n != 1 {
+	if n := sumPoints(rm, requestsName); n != 1 {
 		t.Errorf("runway.requests has %d series, want 1", n)
 	}
-	if v, ok := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(want)); !ok || v != 1 {
+	if v, ok := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(want)); !ok || v != 1 {
 		t.Errorf("runway.requests{GET,%d} = %d (present %v), want 1", want, v, ok)
 	}
-	if dp, ok := histPoint(rm, DurationName, MethodKey.String("GET")); !ok || dp.Count != 1 {
+	if dp, ok := histPoint(rm, durationName, methodKey.String("GET")); !ok || dp.Count != 1 {
 		t.Errorf("duration count = %d, want 1", dp.Count)
 	}
 }

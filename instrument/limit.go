@@ -9,36 +9,37 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
 // Instruments of the concurrency limit (WithConcurrencyLimit).
 const (
-	LimitWaitingName     = "runway.limit.waiting"
-	LimitRejectedName    = "runway.limit.rejected"
-	LimitWaitName        = "runway.limit.wait.duration"
-	LimitConcurrencyName = "runway.limit.concurrency"
-	LimitQueueName       = "runway.limit.queue"
+	limitWaitingName     = "runway.limit.waiting"
+	limitRejectedName    = "runway.limit.rejected"
+	limitWaitName        = "runway.limit.wait.duration"
+	limitConcurrencyName = "runway.limit.concurrency"
+	limitQueueName       = "runway.limit.queue"
 
-	// LimitReasonKey says why a request was turned away:
-	// LimitReasonQueueFull or LimitReasonCanceled.
-	LimitReasonKey = attribute.Key("runway.limit.reason")
-	// LimitReasonQueueFull: the limit was reached and the wait queue was
+	// limitReasonKey says why a request was turned away:
+	// limitReasonQueueFull or limitReasonCanceled.
+	limitReasonKey = attribute.Key("runway.limit.reason")
+	// limitReasonQueueFull: the limit was reached and the wait queue was
 	// full; the request was answered 503 at once.
-	LimitReasonQueueFull = "queue_full"
-	// LimitReasonCanceled: the request's context ended (the client went
+	limitReasonQueueFull = "queue_full"
+	// limitReasonCanceled: the request's context ended (the client went
 	// away, or a deadline passed) while it waited in the queue.
-	LimitReasonCanceled = "canceled"
+	limitReasonCanceled = "canceled"
 )
 
-// DefaultRetryAfter is the Retry-After of a request refused by the
+// defaultRetryAfter is the Retry-After of a request refused by the
 // concurrency limit unless WithRetryAfter says otherwise.
-const DefaultRetryAfter = time.Second
+const defaultRetryAfter = time.Second
 
-// DefaultLimitWaitBuckets are the bucket boundaries, in seconds, of
+// defaultLimitWaitBuckets are the bucket boundaries, in seconds, of
 // runway.limit.wait.duration.
-var DefaultLimitWaitBuckets = []float64{
+var defaultLimitWaitBuckets = []float64{
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
 
@@ -59,8 +60,8 @@ type limiter struct {
 	waitHist    metric.Float64Histogram
 	waitingObs  metric.Int64ObservableUpDownCounter
 	rejectedObs metric.Int64ObservableCounter
-	limitObs    metric.Int64ObservableGauge
-	queueObs    metric.Int64ObservableGauge
+	limitObs    metric.Int64ObservableUpDownCounter
+	queueObs    metric.Int64ObservableUpDownCounter
 	fullOpt     []metric.ObserveOption
 	cancOpt     []metric.ObserveOption
 }
@@ -111,50 +112,50 @@ func newLimiter(c *config) (*limiter, error) {
 		return nil, nil
 	}
 	if c.retryAfter == 0 {
-		c.retryAfter = DefaultRetryAfter
+		c.retryAfter = defaultRetryAfter
 	}
-	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+	meter := contract.Meter(c.provider)
 	l := &limiter{
 		limit:      c.limit,
 		queue:      c.limitQueue,
 		retryAfter: strconv.FormatInt(int64((c.retryAfter+time.Second-1)/time.Second), 10),
-		fullOpt:    []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(LimitReasonKey.String(LimitReasonQueueFull)))},
-		cancOpt:    []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(LimitReasonKey.String(LimitReasonCanceled)))},
+		fullOpt:    []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(limitReasonKey.String(limitReasonQueueFull)))},
+		cancOpt:    []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(limitReasonKey.String(limitReasonCanceled)))},
 	}
 	var err error
-	if l.waitHist, err = meter.Float64Histogram(LimitWaitName,
+	if l.waitHist, err = meter.Float64Histogram(limitWaitName,
 		metric.WithUnit(durationUnit),
 		metric.WithDescription("Time requests spent waiting for a slot under the concurrency limit (only requests that had to wait)."),
-		metric.WithExplicitBucketBoundaries(DefaultLimitWaitBuckets...),
+		metric.WithExplicitBucketBoundaries(defaultLimitWaitBuckets...),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", LimitWaitName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", limitWaitName, err)
 	}
-	if l.waitingObs, err = meter.Int64ObservableUpDownCounter(LimitWaitingName,
+	if l.waitingObs, err = meter.Int64ObservableUpDownCounter(limitWaitingName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription("Requests waiting for a slot under the concurrency limit."),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", LimitWaitingName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", limitWaitingName, err)
 	}
-	if l.rejectedObs, err = meter.Int64ObservableCounter(LimitRejectedName,
+	if l.rejectedObs, err = meter.Int64ObservableCounter(limitRejectedName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription("Requests turned away by the concurrency limit: queue full (answered 503) or canceled while waiting."),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", LimitRejectedName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", limitRejectedName, err)
 	}
-	if l.limitObs, err = meter.Int64ObservableGauge(LimitConcurrencyName,
+	if l.limitObs, err = meter.Int64ObservableUpDownCounter(limitConcurrencyName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription("The concurrency limit: requests that may run at once."),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", LimitConcurrencyName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", limitConcurrencyName, err)
 	}
-	if l.queueObs, err = meter.Int64ObservableGauge(LimitQueueName,
+	if l.queueObs, err = meter.Int64ObservableUpDownCounter(limitQueueName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription("The capacity of the concurrency limit's wait queue."),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", LimitQueueName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", limitQueueName, err)
 	}
-	if _, err := meter.RegisterCallback(l.observe, l.waitingObs, l.rejectedObs, l.limitObs, l.queueObs); err != nil {
-		return nil, fmt.Errorf("instrument: registering limit callback: %w", err)
+	if err := c.regs.Register(meter, "limit", l.observe, l.waitingObs, l.rejectedObs, l.limitObs, l.queueObs); err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	return l, nil
 }

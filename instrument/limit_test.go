@@ -99,10 +99,10 @@ func (g *gatedServer) send(ctx context.Context, id int, out chan<- result) {
 func (m *manual) limitState(t *testing.T) (waiting, full, canceled, inflight int64) {
 	t.Helper()
 	rm := m.collect(t)
-	waiting, _ = sumValue(rm, LimitWaitingName)
-	full, _ = sumValue(rm, LimitRejectedName, LimitReasonKey.String(LimitReasonQueueFull))
-	canceled, _ = sumValue(rm, LimitRejectedName, LimitReasonKey.String(LimitReasonCanceled))
-	inflight, _ = sumValue(rm, InFlightName)
+	waiting, _ = sumValue(rm, limitWaitingName)
+	full, _ = sumValue(rm, limitRejectedName, limitReasonKey.String(limitReasonQueueFull))
+	canceled, _ = sumValue(rm, limitRejectedName, limitReasonKey.String(limitReasonCanceled))
+	inflight, _ = sumValue(rm, inFlightName)
 	return
 }
 
@@ -156,11 +156,11 @@ func TestLimitBurst(t *testing.T) {
 		t.Fatalf("waiting=%d rejected(queue_full)=%d rejected(canceled)=%d in_flight=%d, want 3 5 0 5", waiting, full, canceled, inflight)
 	}
 	rm := m.collect(t)
-	if v, _ := gaugeValue(rm, LimitConcurrencyName); v != 2 {
-		t.Errorf("%s = %d, want 2", LimitConcurrencyName, v)
+	if v, _ := sumValue(rm, limitConcurrencyName); v != 2 {
+		t.Errorf("%s = %d, want 2", limitConcurrencyName, v)
 	}
-	if v, _ := gaugeValue(rm, LimitQueueName); v != 3 {
-		t.Errorf("%s = %d, want 3", LimitQueueName, v)
+	if v, _ := sumValue(rm, limitQueueName); v != 3 {
+		t.Errorf("%s = %d, want 3", limitQueueName, v)
 	}
 
 	// Each release admits the oldest waiter.
@@ -179,14 +179,14 @@ func TestLimitBurst(t *testing.T) {
 	}
 	waitFor(t, "in-flight to return to 0", func() bool { return m.inFlight(t) == 0 })
 	rm = m.collect(t)
-	wait, ok := histPoint(rm, LimitWaitName)
+	wait, ok := histPoint(rm, limitWaitName)
 	if !ok || wait.Count != 3 {
-		t.Errorf("%s count = %d (present %v), want 3 (only the requests that waited)", LimitWaitName, wait.Count, ok)
+		t.Errorf("%s count = %d (present %v), want 3 (only the requests that waited)", limitWaitName, wait.Count, ok)
 	}
-	if n, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(503)); n != 5 {
+	if n, _ := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(503)); n != 5 {
 		t.Errorf("runway.requests{503} = %d, want 5", n)
 	}
-	if n, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(200)); n != 5 {
+	if n, _ := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(200)); n != 5 {
 		t.Errorf("runway.requests{200} = %d, want 5", n)
 	}
 }
@@ -228,8 +228,8 @@ func TestLimitCanceledWaiter(t *testing.T) {
 	if full != 0 || canceled != 1 {
 		t.Errorf("rejected queue_full=%d canceled=%d, want 0 and 1", full, canceled)
 	}
-	if wait, _ := histPoint(m.collect(t), LimitWaitName); wait.Count != 2 {
-		t.Errorf("%s count = %d, want 2 (the canceled one and request 2)", LimitWaitName, wait.Count)
+	if wait, _ := histPoint(m.collect(t), limitWaitName); wait.Count != 2 {
+		t.Errorf("%s count = %d, want 2 (the canceled one and request 2)", limitWaitName, wait.Count)
 	}
 }
 

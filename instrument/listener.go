@@ -7,15 +7,16 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/metric"
 )
 
 // Instruments of a Listener (NewListener).
 const (
-	ConnectionsAcceptedName = "runway.connections.accepted"
-	ConnectionsOpenName     = "runway.connections.open"
-	AcceptQueueName         = "runway.listener.accept_queue"
-	AcceptQueueMaxName      = "runway.listener.accept_queue.max"
+	connectionsAcceptedName = "runway.connections.accepted"
+	connectionsOpenName     = "runway.connections.open"
+	acceptQueueName         = "runway.listener.accept_queue"
+	acceptQueueMaxName      = "runway.listener.accept_queue.max"
 	connectionUnit          = "{connection}"
 )
 
@@ -45,41 +46,38 @@ type Listener struct {
 	closeErr  error
 }
 
-// NewListener wraps ln. Of the options, only WithMeterProvider applies. The
-// instruments are reported until Close.
-func NewListener(ln net.Listener, opts ...Option) (*Listener, error) {
+// NewListener wraps ln, with its instruments created from mp (the global
+// provider, otel.GetMeterProvider(), when mp is nil). They are reported
+// until Close. A nil ln is an error that wraps ErrInvalidOption.
+func NewListener(ln net.Listener, mp metric.MeterProvider) (*Listener, error) {
 	if ln == nil {
 		return nil, fmt.Errorf("instrument: NewListener: nil listener: %w", ErrInvalidOption)
 	}
-	c, err := newConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+	meter := contract.Meter(mp)
 	l := &Listener{Listener: ln}
-	accepted, err := meter.Int64ObservableCounter(ConnectionsAcceptedName,
+	accepted, err := meter.Int64ObservableCounter(connectionsAcceptedName,
 		metric.WithUnit(connectionUnit),
 		metric.WithDescription("Connections accepted by the listener."))
 	if err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", ConnectionsAcceptedName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", connectionsAcceptedName, err)
 	}
-	open, err := meter.Int64ObservableUpDownCounter(ConnectionsOpenName,
+	open, err := meter.Int64ObservableUpDownCounter(connectionsOpenName,
 		metric.WithUnit(connectionUnit),
 		metric.WithDescription("Connections accepted by the listener and not yet closed."))
 	if err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", ConnectionsOpenName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", connectionsOpenName, err)
 	}
-	queue, err := meter.Int64ObservableGauge(AcceptQueueName,
+	queue, err := meter.Int64ObservableUpDownCounter(acceptQueueName,
 		metric.WithUnit(connectionUnit),
 		metric.WithDescription("Connections in the kernel's accept queue of the listening socket, waiting to be accepted (Linux)."))
 	if err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", AcceptQueueName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", acceptQueueName, err)
 	}
-	queueMax, err := meter.Int64ObservableGauge(AcceptQueueMaxName,
+	queueMax, err := meter.Int64ObservableUpDownCounter(acceptQueueMaxName,
 		metric.WithUnit(connectionUnit),
 		metric.WithDescription("Maximum length of the kernel's accept queue of the listening socket: the listen backlog (Linux)."))
 	if err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", AcceptQueueMaxName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", acceptQueueMaxName, err)
 	}
 	l.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(accepted, l.accepted.Load())

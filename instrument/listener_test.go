@@ -11,10 +11,10 @@ import (
 func listenerState(t *testing.T, m *manual) (queue, queueMax, accepted, open int64, queueOK bool) {
 	t.Helper()
 	rm := m.collect(t)
-	queue, queueOK = gaugeValue(rm, AcceptQueueName)
-	queueMax, _ = gaugeValue(rm, AcceptQueueMaxName)
-	accepted, _ = sumValue(rm, ConnectionsAcceptedName)
-	open, _ = sumValue(rm, ConnectionsOpenName)
+	queue, queueOK = sumValue(rm, acceptQueueName)
+	queueMax, _ = sumValue(rm, acceptQueueMaxName)
+	accepted, _ = sumValue(rm, connectionsAcceptedName)
+	open, _ = sumValue(rm, connectionsOpenName)
 	return
 }
 
@@ -27,7 +27,7 @@ func TestListenerAcceptQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := NewListener(raw, WithMeterProvider(m.provider))
+	ln, err := NewListener(raw, m.provider)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestListenerAcceptQueue(t *testing.T) {
 	}
 
 	ln.Close()
-	if _, ok := findMetric(m.collect(t), ConnectionsAcceptedName); ok {
+	if _, ok := findMetric(m.collect(t), connectionsAcceptedName); ok {
 		t.Errorf("instruments still reported after the listener was closed")
 	}
 }
@@ -100,7 +100,7 @@ func TestListenerScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := NewListener(raw, WithMeterProvider(s.provider))
+	ln, err := NewListener(raw, s.provider)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestListenerScrape(t *testing.T) {
 }
 
 func TestListenerNil(t *testing.T) {
-	if _, err := NewListener(nil); !errors.Is(err, ErrInvalidOption) {
+	if _, err := NewListener(nil, nil); !errors.Is(err, ErrInvalidOption) {
 		t.Fatalf("err = %v, want ErrInvalidOption", err)
 	}
 }

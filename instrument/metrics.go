@@ -6,38 +6,35 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Instrument names, units and descriptions: the metric contract.
+// The metric contract, shared with package runwaygrpc.
 const (
-	InFlightName        = "runway.requests.in_flight"
-	InFlightByRouteName = "runway.requests.in_flight_by_route"
-	RequestsName        = "runway.requests"
-	DurationName        = "runway.request.duration"
-	// StreamsInFlightName counts long-lived streams (server-sent events,
-	// WebSockets and other hijacked connections, streaming RPCs), which are
-	// kept out of InFlightName: an Int64ObservableUpDownCounter with unit
-	// "{stream}" and description StreamsInFlightDescription.
-	StreamsInFlightName        = "runway.streams.in_flight"
-	StreamsInFlightDescription = "Long-lived streams in flight (server-sent events, WebSockets, streaming RPCs), kept out of runway.requests.in_flight."
-	streamUnit                 = "{stream}"
-	// InFlightTimeName is the time-weighted in-flight count: request-seconds
-	// spent in flight, including the elapsed part of the requests still in
-	// flight at collection, so its rate is the average number in flight.
-	InFlightTimeName        = "runway.requests.in_flight_time"
-	InFlightTimeByRouteName = "runway.requests.in_flight_time_by_route"
+	inFlightName               = contract.InFlightName
+	inFlightByRouteName        = contract.InFlightByRouteName
+	requestsName               = contract.RequestsName
+	durationName               = contract.DurationName
+	streamsInFlightName        = contract.StreamsInFlightName
+	streamsInFlightDescription = contract.StreamsInFlightDescription
+	inFlightTimeName           = contract.InFlightTimeName
+	inFlightTimeByRouteName    = contract.InFlightTimeByRouteName
+	peakInFlightName           = contract.PeakInFlightName
+	streamUnit                 = contract.StreamUnit
+	requestUnit                = contract.RequestUnit
+	durationUnit               = contract.DurationUnit
+	inFlightDescription        = contract.InFlightDescription
+	requestsDescription        = contract.RequestsDescription
+	durationDescription        = contract.DurationDescription
 
-	requestUnit  = "{request}"
-	durationUnit = "s"
-
-	// Descriptions shared by every recorder that creates the instruments
-	// (HTTP middleware, gRPC stats handler): the SDK merges instruments of
-	// one name only when unit and description are identical.
-	inFlightDescription = "Requests in flight: received by the middleware and not yet finished. The autoscaling signal."
-	requestsDescription = "Finished requests, by method and final status code."
-	durationDescription = "Duration of requests (HTTP requests and RPCs), from the middleware receiving the request to the handler returning."
+	methodKey     = contract.MethodKey
+	statusCodeKey = contract.StatusCodeKey
+	routeKey      = contract.RouteKey
+	// overflowKey marks the series of runway.requests that counts the
+	// requests past runway's bound on series, as the SDK marks its own.
+	overflowKey = attribute.Key("otel.metric.overflow")
 )
 
 // recorder owns the instruments of one middleware and the counters behind
@@ -64,50 +61,47 @@ type recorder struct {
 	inflightTimeByRoute metric.Float64ObservableCounter // nil when off or without routes
 	twWords             []uint64                        // scratch for collection, under collectMu
 
-	peak *peakTracker // nil without WithPeakInFlight (peak.go)
+	peak *peakTracker // nil without WithPeakInFlight (peak.go); shared per provider
 }
 
 func newRecorder(c *config, routes *routeTable) (*recorder, error) {
-	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+	meter := contract.Meter(c.provider)
 	rec := &recorder{routes: routes, epoch: time.Now()}
 	var err error
-	if rec.duration, err = meter.Float64Histogram(DurationName,
+	if rec.duration, err = meter.Float64Histogram(durationName,
 		metric.WithUnit(durationUnit),
 		metric.WithDescription(durationDescription),
 		metric.WithExplicitBucketBoundaries(c.buckets...),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", DurationName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", durationName, err)
 	}
-	if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(InFlightName,
+	if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(inFlightName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription(inFlightDescription),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", InFlightName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", inFlightName, err)
 	}
-	if rec.requests, err = meter.Int64ObservableCounter(RequestsName,
+	if rec.requests, err = meter.Int64ObservableCounter(requestsName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription(requestsDescription),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", RequestsName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", requestsName, err)
 	}
 	observed := []metric.Observable{rec.inflightObs, rec.requests}
 	if routes.withRoute {
-		if rec.inflightByRoute, err = meter.Int64ObservableUpDownCounter(InFlightByRouteName,
+		if rec.inflightByRoute, err = meter.Int64ObservableUpDownCounter(inFlightByRouteName,
 			metric.WithUnit(requestUnit),
 			metric.WithDescription("Requests in flight by route group."),
 		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", InFlightByRouteName, err)
+			return nil, fmt.Errorf("instrument: creating %s: %w", inFlightByRouteName, err)
 		}
 		observed = append(observed, rec.inflightByRoute)
 	}
 	if observed, err = rec.newInflightTime(c, meter, observed); err != nil {
 		return nil, err
 	}
-	if rec.peak, err = newPeakTracker(c, rec); err != nil {
-		return nil, err
-	}
-	if _, err := meter.RegisterCallback(rec.observe, observed...); err != nil {
-		return nil, fmt.Errorf("instrument: registering callback: %w", err)
+	if err := c.regs.Register(meter, "middleware", rec.observe, observed...); err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	return rec, nil
 }
@@ -118,12 +112,12 @@ type cacheLinePad [64]byte
 
 // start marks a request of route rt as in flight.
 func (rec *recorder) start(rt *route) {
-	n := rec.inflight.Add(1)
+	rec.inflight.Add(1)
 	if rec.inflightByRoute != nil { // without routes nothing reads it
 		rt.inflight.Add(1)
 	}
 	if rec.peak != nil {
-		rec.peak.note(n)
+		rec.peak.note(rec.peak.inflight.Add(1))
 	}
 }
 
@@ -132,11 +126,19 @@ func (rec *recorder) start(rt *route) {
 // flight.
 func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, status int, elapsed time.Duration) {
 	rec.duration.Record(ctx, elapsed.Seconds(), recRoute.recordOpts[method]...)
-	recRoute.count(method, status)
+	rec.routes.count(recRoute, method, status)
+	rec.leave(rt)
+}
+
+// leave marks a request of route rt no longer in flight.
+func (rec *recorder) leave(rt *route) {
 	if rec.inflightByRoute != nil {
 		rt.inflight.Add(-1)
 	}
 	rec.inflight.Add(-1)
+	if rec.peak != nil {
+		rec.peak.inflight.Add(-1)
+	}
 }
 
 // observe reports the asynchronous instruments. Several middlewares on one
@@ -153,32 +155,31 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 			o.ObserveInt64(rec.inflightByRoute, rt.inflight.Load(), rt.inflightOpt...)
 		}
 		for m := range rt.counts {
-			c := rt.counts[m].Load()
-			if c == nil {
+			p := rt.counts[m].Load()
+			if p == nil {
 				continue
 			}
-			for slot := range c.n {
-				n := c.n[slot].Load()
-				if n == 0 {
-					continue
+			for _, c := range *p {
+				if c.opt == nil {
+					c.opt = countOpts(rt, t.withRoute, m, c.code)
 				}
-				if c.opts[slot] == nil {
-					c.opts[slot] = countOpts(rt, t.withRoute, m, slot)
-				}
-				o.ObserveInt64(rec.requests, n, c.opts[slot]...)
+				o.ObserveInt64(rec.requests, c.n.Load(), c.opt...)
 			}
 		}
+	}
+	if n := t.overflow.n.Load(); n > 0 {
+		o.ObserveInt64(rec.requests, n, t.overflow.opt...)
 	}
 	return nil
 }
 
-func countOpts(rt *route, withRoute bool, method, slot int) []metric.ObserveOption {
+func countOpts(rt *route, withRoute bool, method, code int) []metric.ObserveOption {
 	attrs := []attribute.KeyValue{
-		MethodKey.String(methodName(method)),
-		StatusCodeKey.Int(slotStatus(slot)),
+		methodKey.String(methodName(method)),
+		statusCodeKey.Int(code),
 	}
 	if withRoute {
-		attrs = append(attrs, RouteKey.String(rt.name))
+		attrs = append(attrs, routeKey.String(rt.name))
 	}
 	return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
 }

@@ -2,34 +2,60 @@ package instrument
 
 import (
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/otel-runway/runway/instrument/internal/contract"
 )
 
+// Middleware measures the requests passing through the handlers it wraps
+// (see the package documentation for the metrics and the contract). Build
+// it with NewMiddleware; release it with Close.
+type Middleware struct {
+	m *measurer
+}
+
 // NewMiddleware returns a net/http middleware that measures every request
-// passing through it (see the package documentation for the metrics and
-// the contract). It works with any http.Handler: ServeMux, chi, gorilla,
-// or a plain handler. The instruments are created once, here; an invalid
-// option is an error that names it.
+// passing through the handlers it wraps. It works with any http.Handler:
+// ServeMux, chi, gorilla, or a plain handler (Wrap's method value is the
+// func(http.Handler) http.Handler that routers' Use methods take). The
+// instruments are created once, here; an invalid option is an error that
+// wraps ErrInvalidOption and names the option.
 //
-// The returned function may wrap any number of handlers; they share one
-// set of counters.
-func NewMiddleware(opts ...Option) (func(http.Handler) http.Handler, error) {
+// The middleware registers callbacks on its MeterProvider; they are
+// reported until Close. Several middlewares on one MeterProvider add up:
+// their in-flight counts, request counts and time-weighted counts are
+// summed by the SDK, and WithPeakInFlight reports the peak of their total.
+func NewMiddleware(opts ...Option) (*Middleware, error) {
 	m, err := newMeasurer(opts)
 	if err != nil {
 		return nil, err
 	}
-	return func(next http.Handler) http.Handler {
-		return &handler{m: m, next: next}
-	}, nil
+	return &Middleware{m: m}, nil
 }
 
-// NewHandler wraps h with the middleware of NewMiddleware.
-func NewHandler(h http.Handler, opts ...Option) (http.Handler, error) {
-	mw, err := NewMiddleware(opts...)
-	if err != nil {
-		return nil, err
-	}
-	return mw(h), nil
+// Wrap returns next wrapped with the middleware. Any number of handlers
+// may be wrapped; they share one set of counters.
+func (mw *Middleware) Wrap(next http.Handler) http.Handler {
+	return &handler{m: mw.m, next: next}
+}
+
+// Close unregisters the middleware's callbacks from its MeterProvider:
+// what it counted is no longer reported, and its tables can be garbage
+// collected once no handler it wrapped is referenced. Requests still
+// passing through its handlers are served but no longer reported. Close
+// is idempotent; it returns the first error of the MeterProvider.
+func (mw *Middleware) Close() error {
+	m := mw.m
+	m.closeOnce.Do(func() {
+		m.closeErr = m.regs.Unregister()
+		if m.rec.peak != nil {
+			if err := m.rec.peak.release(); err != nil && m.closeErr == nil {
+				m.closeErr = err
+			}
+		}
+	})
+	return m.closeErr
 }
 
 // measurer is what the handlers of one middleware share.
@@ -46,16 +72,25 @@ type measurer struct {
 	routeFunc     func(*http.Request) string
 	limit         *limiter          // nil without WithConcurrencyLimit
 	streams       *streamClassifier // nil with WithStreams(false)
+
+	regs      *contract.Registrations
+	closeOnce sync.Once
+	closeErr  error
 }
 
-func newMeasurer(opts []Option) (*measurer, error) {
+func newMeasurer(opts []Option) (_ *measurer, err error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = c.regs.Unregister() // what was registered before the error
+		}
+	}()
 	withRoute := len(c.groups) > 0 || c.mux != nil || c.routeFunc != nil || c.setRoute
 	routes := newRouteTable(withRoute, c.maxRoutes)
-	m := &measurer{other: routes.other, excluded: make(map[string]struct{}, len(c.excluded))}
+	m := &measurer{other: routes.other, excluded: make(map[string]struct{}, len(c.excluded)), regs: c.regs}
 	m.afterDispatch, m.routeFunc = withRoute, c.routeFunc
 	for _, p := range c.excluded {
 		m.excluded[p] = struct{}{}
@@ -74,6 +109,10 @@ func newMeasurer(opts []Option) (*measurer, error) {
 		return nil, err
 	}
 	if m.streams, err = newStreamClassifier(c, m.rec); err != nil {
+		return nil, err
+	}
+	// Last, so that no error can follow: the tracker is shared.
+	if m.rec.peak, err = newPeakTracker(c); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -117,7 +156,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw, wrapped := newResponseWriter(w)
 	if m.streams == nil || !m.streams.begin(rw, rt, start) {
 		m.rec.start(rt)
-		m.rec.timeStart(rt, start)
+		rw.st.timed = m.rec.timeStart(rt, start)
 	}
 	returned := false
 	defer func() {
@@ -135,7 +174,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			elapsed := time.Since(start)
 			m.rec.end(r.Context(), rt, recRoute, method, status, elapsed)
-			m.rec.timeEnd(rt, start, elapsed)
+			if rw.st.timed {
+				m.rec.timeEnd(rt, start, elapsed)
+			}
 		}
 		rw.release()
 		if routePanic != nil {

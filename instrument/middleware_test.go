@@ -23,29 +23,29 @@ func TestRecordsOneRequest(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/items", nil))
 
 	rm := m.collect(t)
-	if v, ok := sumValue(rm, RequestsName, MethodKey.String("POST"), StatusCodeKey.Int(201)); !ok || v != 1 {
+	if v, ok := sumValue(rm, requestsName, methodKey.String("POST"), statusCodeKey.Int(201)); !ok || v != 1 {
 		t.Errorf("runway.requests{POST,201} = %d (present %v), want 1", v, ok)
 	}
-	if n := sumPoints(rm, RequestsName); n != 1 {
+	if n := sumPoints(rm, requestsName); n != 1 {
 		t.Errorf("runway.requests has %d points, want 1", n)
 	}
-	if v, ok := sumValue(rm, InFlightName); !ok || v != 0 {
+	if v, ok := sumValue(rm, inFlightName); !ok || v != 0 {
 		t.Errorf("in flight = %d (present %v), want 0", v, ok)
 	}
-	if _, ok := findMetric(rm, InFlightByRouteName); ok {
-		t.Errorf("%s reported without routes", InFlightByRouteName)
+	if _, ok := findMetric(rm, inFlightByRouteName); ok {
+		t.Errorf("%s reported without routes", inFlightByRouteName)
 	}
-	dp, ok := histPoint(rm, DurationName, MethodKey.String("POST"))
+	dp, ok := histPoint(rm, durationName, methodKey.String("POST"))
 	if !ok || dp.Count != 1 {
 		t.Fatalf("duration{POST} count = %d (present %v), want 1", dp.Count, ok)
 	}
-	if len(dp.Bounds) != len(DefaultDurationBuckets) || dp.Bounds[0] != 0.005 {
+	if len(dp.Bounds) != len(defaultDurationBuckets) || dp.Bounds[0] != 0.005 {
 		t.Errorf("bounds = %v, want the second-scale defaults", dp.Bounds)
 	}
 	if dp.BucketCounts[0] != 1 {
 		t.Errorf("a fast request should land in the first bucket (≤5ms): %v", dp.BucketCounts)
 	}
-	m2, _ := findMetric(rm, DurationName)
+	m2, _ := findMetric(rm, durationName)
 	if m2.Unit != "s" {
 		t.Errorf("duration unit = %q, want s", m2.Unit)
 	}
@@ -76,7 +76,7 @@ func TestPrometheusNames(t *testing.T) {
 		{"runway_requests_in_flight", nil, 0},
 		{"runway_requests_in_flight_by_route", []string{"http_route", "inference"}, 0},
 		{"runway_requests_total", []string{"http_request_method", "GET", "http_response_status_code", "200", "http_route", "inference"}, 2},
-		{"runway_requests_total", []string{"http_request_method", "GET", "http_response_status_code", "200", "http_route", UnmatchedRoute}, 1},
+		{"runway_requests_total", []string{"http_request_method", "GET", "http_response_status_code", "200", "http_route", otherValue}, 1},
 	} {
 		got, ok := promValue(fams, tc.family, tc.labels...)
 		if !ok || got != tc.want {
@@ -172,7 +172,7 @@ func TestExcludedPaths(t *testing.T) {
 			if !called {
 				t.Fatal("handler not called")
 			}
-			_, got := sumValue(m.collect(t), RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(200))
+			_, got := sumValue(m.collect(t), requestsName, methodKey.String("GET"), statusCodeKey.Int(200))
 			if got != tc.measured {
 				t.Errorf("measured = %v, want %v", got, tc.measured)
 			}
@@ -185,12 +185,12 @@ func TestMethodNormalisation(t *testing.T) {
 		{"GET", "GET"}, {"HEAD", "HEAD"}, {"POST", "POST"}, {"PUT", "PUT"},
 		{"DELETE", "DELETE"}, {"CONNECT", "CONNECT"}, {"OPTIONS", "OPTIONS"},
 		{"TRACE", "TRACE"}, {"PATCH", "PATCH"}, {"QUERY", "QUERY"},
-		{"get", OtherMethod}, {"PROPFIND", OtherMethod}, {"", OtherMethod},
-		{"GET ", OtherMethod}, {"\x00", OtherMethod},
+		{"get", otherValue}, {"PROPFIND", otherValue}, {"", otherValue},
+		{"GET ", otherValue}, {"\x00", otherValue},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
-			if got := NormalizeMethod(tc.in); got != tc.want {
-				t.Errorf("NormalizeMethod(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := normalizeMethod(tc.in); got != tc.want {
+				t.Errorf("normalizeMethod(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}
@@ -211,10 +211,10 @@ func TestOddMethodsAreBounded(t *testing.T) {
 		resp.Body.Close()
 	}
 	rm := m.collect(t)
-	if n := sumPoints(rm, RequestsName); n != 1 {
+	if n := sumPoints(rm, requestsName); n != 1 {
 		t.Errorf("%d series for 50 odd methods, want 1", n)
 	}
-	if v, _ := sumValue(rm, RequestsName, MethodKey.String(OtherMethod), StatusCodeKey.Int(404)); v != 50 {
+	if v, _ := sumValue(rm, requestsName, methodKey.String(otherValue), statusCodeKey.Int(404)); v != 50 {
 		t.Errorf("_OTHER/404 = %d, want 50", v)
 	}
 }
@@ -248,10 +248,10 @@ func TestMiddlewaresOnOneProviderAddUp(t *testing.T) {
 	close(release)
 	wg.Wait()
 	rm := m.collect(t)
-	if v, _ := sumValue(rm, InFlightName); v != 0 {
+	if v, _ := sumValue(rm, inFlightName); v != 0 {
 		t.Errorf("in flight after = %d, want 0", v)
 	}
-	if v, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(200)); v != 3 {
+	if v, _ := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(200)); v != 3 {
 		t.Errorf("requests = %d, want 3", v)
 	}
 }

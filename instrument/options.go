@@ -1,31 +1,29 @@
 package instrument
 
 import (
-	"math"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 )
 
-// DefaultExcludedPaths are the paths that are not measured unless
+// defaultExcludedPaths are the paths that are not measured unless
 // WithExcludedPaths says otherwise: the metrics endpoint and the usual
 // health and readiness probes.
-var DefaultExcludedPaths = []string{"/metrics", "/healthz", "/health", "/readyz", "/livez"}
+var defaultExcludedPaths = []string{"/metrics", "/healthz", "/health", "/readyz", "/livez"}
 
-// DefaultDurationBuckets are the explicit bucket boundaries, in seconds, of
+// defaultDurationBuckets are the explicit bucket boundaries, in seconds, of
 // runway.request.duration: those of the OpenTelemetry HTTP semantic
 // conventions.
-var DefaultDurationBuckets = []float64{
-	0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-}
+var defaultDurationBuckets = contract.DurationBuckets()
 
-// DefaultMaxRoutes is the default number of distinct routes (route groups
+// defaultMaxRoutes is the default number of distinct routes (route groups
 // and router patterns) tracked before further routes are recorded as
-// UnmatchedRoute.
-const DefaultMaxRoutes = 256
+// "_OTHER": the OpenTelemetry SDK's default cardinality limit.
+const defaultMaxRoutes = contract.DefaultMaxSeries
 
 // Option configures the middleware. Options are applied in order; a later
 // option of the same kind replaces an earlier one.
@@ -37,35 +35,13 @@ type optionFunc func(*config) error
 
 func (f optionFunc) apply(c *config) error { return f(c) }
 
-// SharedOption configures both the HTTP middleware (NewMiddleware,
-// NewHandler) and the gRPC stats handler (NewGRPCStatsHandler).
-type SharedOption interface {
-	Option
-	GRPCOption
-}
-
-type sharedOptionFunc func(*sharedConfig) error
-
-func (f sharedOptionFunc) apply(c *config) error         { return f(&c.sharedConfig) }
-func (f sharedOptionFunc) applyGRPC(c *grpcConfig) error { return f(&c.sharedConfig) }
-
-// sharedConfig is the part of the configuration that the HTTP middleware
-// and the gRPC stats handler have in common.
-type sharedConfig struct {
-	provider metric.MeterProvider
-	buckets  []float64
-}
-
-// resolve fills in the defaults that apply after every option ran.
-func (s *sharedConfig) resolve() {
-	if s.provider == nil {
-		s.provider = otel.GetMeterProvider()
-	}
-}
-
 // config is the resolved configuration of a middleware.
 type config struct {
-	sharedConfig
+	provider metric.MeterProvider
+	buckets  []float64
+	// regs collects the callback registrations of the middleware being
+	// built, released by Middleware.Close.
+	regs      *contract.Registrations
 	groups    []RouteGroup
 	mux       *http.ServeMux
 	routeFunc func(*http.Request) string
@@ -89,10 +65,11 @@ type config struct {
 // error an option reports.
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		excluded:  DefaultExcludedPaths,
-		maxRoutes: DefaultMaxRoutes,
+		excluded:  defaultExcludedPaths,
+		maxRoutes: defaultMaxRoutes,
+		regs:      new(contract.Registrations),
 	}
-	c.buckets = DefaultDurationBuckets
+	c.buckets = defaultDurationBuckets
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -101,7 +78,9 @@ func newConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
-	c.resolve()
+	if c.provider == nil {
+		c.provider = otel.GetMeterProvider()
+	}
 	if c.mux != nil && len(c.groups) > 0 {
 		return nil, optionError("WithServeMux", "cannot be combined with WithRouteGroups: choose one source of routes")
 	}
@@ -111,8 +90,8 @@ func newConfig(opts []Option) (*config, error) {
 // WithMeterProvider sets the MeterProvider the instruments are created
 // from. The default is the global provider, otel.GetMeterProvider(), read
 // when the middleware is constructed. A nil provider is an error.
-func WithMeterProvider(mp metric.MeterProvider) SharedOption {
-	return sharedOptionFunc(func(c *sharedConfig) error {
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) error {
 		if mp == nil {
 			return optionError("WithMeterProvider", "nil MeterProvider")
 		}
@@ -124,7 +103,7 @@ func WithMeterProvider(mp metric.MeterProvider) SharedOption {
 // WithRouteGroups sets the route groups: each request path is matched
 // against the groups in order and the first match names the request's
 // route (http.route). A request that matches no group is recorded with
-// http.route set to UnmatchedRoute. Several groups may share a name.
+// http.route set to "_OTHER". Several groups may share a name.
 //
 // The default is no groups: no http.route attribute and no
 // runway.requests.in_flight_by_route series. An invalid pattern or an empty
@@ -146,7 +125,7 @@ func WithRouteGroups(groups ...RouteGroup) Option {
 // and host are dropped, so http.route is "/items/{id}"). The route is
 // found before the handler runs, so runway.requests.in_flight_by_route
 // works with no route groups. Requests that match no pattern are recorded
-// with http.route set to UnmatchedRoute. It costs one extra routing of the
+// with http.route set to "_OTHER". It costs one extra routing of the
 // request. It cannot be combined with WithRouteGroups. A nil mux is an
 // error.
 func WithServeMux(mux *http.ServeMux) Option {
@@ -167,7 +146,7 @@ func WithServeMux(mux *http.ServeMux) Option {
 // (mux.CurrentRoute(r).GetPathTemplate() with Router.Use). f must return a
 // route template, never a raw path; "" means no route, and the request is
 // recorded under the route found before dispatch (a route group or a
-// ServeMux pattern) or else UnmatchedRoute. Distinct values are bounded
+// ServeMux pattern) or else "_OTHER". Distinct values are bounded
 // by WithMaxRoutes. If f panics, the request is still recorded (under the
 // route found before dispatch) and the panic is raised again.
 //
@@ -194,17 +173,18 @@ func WithRouteFunc(f func(r *http.Request) string) Option {
 // SetRoute. SetRoute is also honoured without this option when another
 // route option (WithRouteGroups, WithServeMux, WithRouteFunc) is set. As
 // with WithRouteFunc, such routes name runway.requests and
-// runway.request.duration, not runway.requests.in_flight_by_route.
-func WithSetRoute() Option {
+// runway.request.duration, not runway.requests.in_flight_by_route. The
+// default is off.
+func WithSetRoute(enabled bool) Option {
 	return optionFunc(func(c *config) error {
-		c.setRoute = true
+		c.setRoute = enabled
 		return nil
 	})
 }
 
 // WithExcludedPaths sets the request paths that pass through unmeasured,
 // matched exactly against the request's URL path. It replaces the default
-// list, DefaultExcludedPaths; call it with no paths to measure every
+// list, /metrics /healthz /health /readyz /livez; call it with no paths to measure every
 // request. Each path must start with "/".
 func WithExcludedPaths(paths ...string) Option {
 	return optionFunc(func(c *config) error {
@@ -219,22 +199,16 @@ func WithExcludedPaths(paths ...string) Option {
 }
 
 // WithDurationBuckets sets the explicit bucket boundaries, in seconds, of
-// runway.request.duration. The default is DefaultDurationBuckets. The
+// runway.request.duration. The default is those of the OpenTelemetry HTTP
+// semantic conventions, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
+// 0.75, 1, 2.5, 5, 7.5 and 10. The
 // boundaries must be finite, non-negative and strictly increasing, and
 // there must be at least one. A View configured on the MeterProvider still
 // wins over this hint.
-func WithDurationBuckets(bounds ...float64) SharedOption {
-	return sharedOptionFunc(func(c *sharedConfig) error {
-		if len(bounds) == 0 {
-			return optionError("WithDurationBuckets", "no boundaries")
-		}
-		for i, b := range bounds {
-			if math.IsNaN(b) || math.IsInf(b, 0) || b < 0 {
-				return optionError("WithDurationBuckets", "boundary %d (%v) is not a finite non-negative number of seconds", i, b)
-			}
-			if i > 0 && b <= bounds[i-1] {
-				return optionError("WithDurationBuckets", "boundary %d (%v) is not greater than the one before (%v)", i, b, bounds[i-1])
-			}
+func WithDurationBuckets(bounds ...float64) Option {
+	return optionFunc(func(c *config) error {
+		if err := contract.CheckBuckets("instrument", "WithDurationBuckets", bounds); err != nil {
+			return err
 		}
 		c.buckets = append([]float64(nil), bounds...)
 		return nil
@@ -243,9 +217,11 @@ func WithDurationBuckets(bounds ...float64) SharedOption {
 
 // WithMaxRoutes bounds the number of distinct routes tracked (route group
 // names and router patterns). Once n routes are known, a request with a
-// new route is recorded with http.route set to UnmatchedRoute, so the
+// new route is recorded with http.route set to "_OTHER", so the
 // number of series stays bounded whatever the router reports. The default
-// is DefaultMaxRoutes; n must be at least 1.
+// is 2000, the OpenTelemetry SDK's default cardinality limit per metric,
+// so that runway keeps no counters whose series the SDK would fold into
+// its overflow series; n must be at least 1.
 func WithMaxRoutes(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {
@@ -297,7 +273,7 @@ func WithConcurrencyLimit(limit, queue int) Option {
 
 // WithRetryAfter sets the Retry-After header of requests refused by the
 // concurrency limit, rounded up to whole seconds. The default is
-// DefaultRetryAfter (1 s). d must be positive.
+// 1 s. d must be positive.
 func WithRetryAfter(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/otel-runway/runway/instrument/internal/contract"
 )
 
 func TestInvalidOptions(t *testing.T) {
@@ -58,7 +60,7 @@ func TestDurationBucketsOption(t *testing.T) {
 	m := newManual(t)
 	h := mustHandler(t, http.NotFoundHandler(), WithMeterProvider(m.provider), WithDurationBuckets(0.5, 1, 2))
 	h.ServeHTTP(discard{}, mustRequest("GET", "/"))
-	dp, ok := histPoint(m.collect(t), DurationName, MethodKey.String("GET"))
+	dp, ok := histPoint(m.collect(t), durationName, methodKey.String("GET"))
 	if !ok || len(dp.Bounds) != 3 || dp.Bounds[2] != 2 {
 		t.Errorf("bounds = %v, want [0.5 1 2]", dp.Bounds)
 	}
@@ -76,4 +78,13 @@ func mustRequest(method, path string) *http.Request {
 		panic(err)
 	}
 	return r
+}
+
+// TestScopeName checks that the exported scope name is the one package
+// runwaygrpc creates its instruments under, so that HTTP and gRPC
+// instruments of one name merge.
+func TestScopeName(t *testing.T) {
+	if ScopeName != contract.ScopeName {
+		t.Errorf("ScopeName = %q, the shared scope is %q", ScopeName, contract.ScopeName)
+	}
 }

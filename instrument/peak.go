@@ -3,16 +3,14 @@ package instrument
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/metric"
 )
-
-// PeakInFlightName is the highest in-flight value over a recent window
-// (WithPeakInFlight), so a burst between two collections is seen.
-const PeakInFlightName = "runway.requests.in_flight.peak"
 
 // peakTracker keeps the highest runway.requests.in_flight value.
 //
@@ -32,11 +30,26 @@ const PeakInFlightName = "runway.requests.in_flight.peak"
 // already reported, up to window old. With a window of 0 the window is
 // "since the previous collection by any reader": exact for one reader, but
 // with two readers a burst is reported only to the first that collects.
+//
+// A gauge cannot be summed across middlewares: two middlewares reporting
+// their own peak on one MeterProvider would leave whichever value was
+// observed last. So every middleware with WithPeakInFlight on one
+// MeterProvider shares one tracker, which counts the requests in flight
+// in all of them: the peak is that of their total. They must agree on the
+// window; a middleware asking for another window is refused.
 type peakTracker struct {
-	inflight *atomic.Int64 // the recorder's in-flight count
+	// inflight counts the requests in flight in every middleware sharing
+	// the tracker.
+	inflight atomic.Int64
 	window   time.Duration
 	max      atomic.Int64
 	obs      metric.Int64ObservableGauge
+	reg      metric.Registration
+
+	// key and refs belong to peaks, under peaks.mu; key is nil for a
+	// tracker that is not shared.
+	key  metric.MeterProvider
+	refs int
 
 	mu   sync.Mutex
 	segs []peakSegment // closed segments, oldest first
@@ -47,23 +60,67 @@ type peakSegment struct {
 	max int64
 }
 
-func newPeakTracker(c *config, rec *recorder) (*peakTracker, error) {
+// peaks holds the shared tracker of each MeterProvider.
+var peaks struct {
+	mu         sync.Mutex
+	byProvider map[metric.MeterProvider]*peakTracker
+}
+
+// newPeakTracker returns the tracker of c's MeterProvider, shared with the
+// other middlewares on it, or nil without WithPeakInFlight. Each tracker
+// returned must be released once.
+func newPeakTracker(c *config) (*peakTracker, error) {
 	if !c.peak {
 		return nil, nil
 	}
-	p := &peakTracker{inflight: &rec.inflight, window: c.peakWindow}
-	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+	peaks.mu.Lock()
+	defer peaks.mu.Unlock()
+	shared := reflect.TypeOf(c.provider).Comparable()
+	if shared {
+		if p := peaks.byProvider[c.provider]; p != nil {
+			if p.window != c.peakWindow {
+				return nil, optionError("WithPeakInFlight", "window %v differs from the window %v of another middleware on the same MeterProvider, which reports the one peak of both", c.peakWindow, p.window)
+			}
+			p.refs++
+			return p, nil
+		}
+	}
+	p := &peakTracker{window: c.peakWindow, refs: 1}
+	meter := contract.Meter(c.provider)
 	var err error
-	if p.obs, err = meter.Int64ObservableGauge(PeakInFlightName,
+	if p.obs, err = meter.Int64ObservableGauge(peakInFlightName,
 		metric.WithUnit(requestUnit),
 		metric.WithDescription("Highest number of requests in flight over the recent window (since the previous collection with a window of 0)."),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", PeakInFlightName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", peakInFlightName, err)
 	}
-	if _, err := meter.RegisterCallback(p.observe, p.obs); err != nil {
-		return nil, fmt.Errorf("instrument: registering peak callback: %w", err)
+	if p.reg, err = meter.RegisterCallback(p.observe, p.obs); err != nil {
+		return nil, fmt.Errorf("instrument: registering the peak callback: %w", err)
+	}
+	if shared {
+		if peaks.byProvider == nil {
+			peaks.byProvider = map[metric.MeterProvider]*peakTracker{}
+		}
+		p.key = c.provider
+		peaks.byProvider[c.provider] = p
 	}
 	return p, nil
+}
+
+// release gives up one middleware's share of p; the last one unregisters
+// its callback.
+func (p *peakTracker) release() error {
+	peaks.mu.Lock()
+	defer peaks.mu.Unlock()
+	p.refs--
+	if p.refs > 0 {
+		return nil
+	}
+	if p.key != nil {
+		delete(peaks.byProvider, p.key)
+		p.key = nil
+	}
+	return p.reg.Unregister()
 }
 
 // note records that n requests are in flight.

@@ -32,9 +32,9 @@ func peakOf(t *testing.T, r *sdkmetric.ManualReader) int64 {
 	if err := r.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	v, ok := gaugeValue(rm, PeakInFlightName)
+	v, ok := gaugeValue(rm, peakInFlightName)
 	if !ok {
-		t.Fatalf("%s not reported", PeakInFlightName)
+		t.Fatalf("%s not reported", peakInFlightName)
 	}
 	return v
 }
@@ -114,7 +114,7 @@ func TestPeakInFlight(t *testing.T) {
 		go h.ServeHTTP(discard{}, mustRequest("GET", "/"))
 		<-entered
 		for range 2 {
-			if v, _ := gaugeValue(m.collect(t), PeakInFlightName); v != 1 {
+			if v, _ := gaugeValue(m.collect(t), peakInFlightName); v != 1 {
 				t.Fatalf("peak with one long request = %d, want 1", v)
 			}
 		}
@@ -128,7 +128,7 @@ func TestPeakInFlightOption(t *testing.T) {
 	}
 	m := newManual(t)
 	mustHandler(t, okHandler, WithMeterProvider(m.provider)).ServeHTTP(discard{}, mustRequest("GET", "/"))
-	if _, ok := findMetric(m.collect(t), PeakInFlightName); ok {
-		t.Errorf("%s reported without WithPeakInFlight", PeakInFlightName)
+	if _, ok := findMetric(m.collect(t), peakInFlightName); ok {
+		t.Errorf("%s reported without WithPeakInFlight", peakInFlightName)
 	}
 }

@@ -65,20 +65,20 @@ func TestRouteFunc(t *testing.T) {
 		{
 			name:  "templates, never raw paths",
 			paths: []string{"/items/1", "/items/2", "/users/ann", "/nope"},
-			want:  map[string]int64{"/items/{id}": 2, "/users/{name}": 1, UnmatchedRoute: 1},
+			want:  map[string]int64{"/items/{id}": 2, "/users/{name}": 1, otherValue: 1},
 		},
 		{
 			name:  "bounded by WithMaxRoutes",
 			opts:  []Option{WithMaxRoutes(1)},
 			paths: []string{"/items/1", "/users/ann", "/users/ann"},
-			want:  map[string]int64{"/items/{id}": 1, UnmatchedRoute: 2},
+			want:  map[string]int64{"/items/{id}": 1, otherValue: 2},
 		},
 		{
 			name:    "route groups name the in-flight, the router the requests",
 			opts:    []Option{WithRouteGroups(RouteGroup{`^/items`, "items"})},
 			paths:   []string{"/items/1", "/users/ann"},
 			want:    map[string]int64{"/items/{id}": 1, "/users/{name}": 1},
-			byRoute: map[string]int64{"items": 0, UnmatchedRoute: 0},
+			byRoute: map[string]int64{"items": 0, otherValue: 0},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,19 +93,19 @@ func TestRouteFunc(t *testing.T) {
 				t.Errorf("runway.requests by http.route = %v, want %v", got, tc.want)
 			}
 			for route, n := range tc.want {
-				if dp, ok := histPoint(rm, DurationName, MethodKey.String("GET"), RouteKey.String(route)); !ok || int64(dp.Count) != n {
+				if dp, ok := histPoint(rm, durationName, methodKey.String("GET"), routeKey.String(route)); !ok || int64(dp.Count) != n {
 					t.Errorf("duration{%s} count = %d (present %v), want %d", route, dp.Count, ok, n)
 				}
 			}
-			if got := sumPoints(rm, InFlightByRouteName); got != len(tc.byRoute) {
-				t.Errorf("%s has %d points, want %d (routes found after dispatch have none)", InFlightByRouteName, got, len(tc.byRoute))
+			if got := sumPoints(rm, inFlightByRouteName); got != len(tc.byRoute) {
+				t.Errorf("%s has %d points, want %d (routes found after dispatch have none)", inFlightByRouteName, got, len(tc.byRoute))
 			}
 			for route := range tc.byRoute {
-				if _, ok := sumValue(rm, InFlightByRouteName, RouteKey.String(route)); !ok {
-					t.Errorf("%s{%s} missing", InFlightByRouteName, route)
+				if _, ok := sumValue(rm, inFlightByRouteName, routeKey.String(route)); !ok {
+					t.Errorf("%s{%s} missing", inFlightByRouteName, route)
 				}
 			}
-			if v, _ := sumValue(rm, InFlightName); v != 0 {
+			if v, _ := sumValue(rm, inFlightName); v != 0 {
 				t.Errorf("in flight = %d, want 0", v)
 			}
 		})
@@ -134,7 +134,7 @@ func TestRouteFuncWithPanics(t *testing.T) {
 			handler:   inPlaceRouter{routes: map[string]string{"/items/1": "/items/{id}"}},
 			routeFunc: func(*http.Request) string { panic("route func panic") },
 			wantPanic: "route func panic",
-			wantRoute: UnmatchedRoute,
+			wantRoute: otherValue,
 			status:    200,
 		},
 	} {
@@ -150,10 +150,10 @@ func TestRouteFuncWithPanics(t *testing.T) {
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/items/1", nil))
 			}()
 			rm := m.collect(t)
-			if v, _ := sumValue(rm, InFlightName); v != 0 {
+			if v, _ := sumValue(rm, inFlightName); v != 0 {
 				t.Errorf("in flight = %d, want 0", v)
 			}
-			if v, ok := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(tc.status), RouteKey.String(tc.wantRoute)); !ok || v != 1 {
+			if v, ok := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(tc.status), routeKey.String(tc.wantRoute)); !ok || v != 1 {
 				t.Errorf("runway.requests{GET,%d,%s} = %d (present %v), want 1", tc.status, tc.wantRoute, v, ok)
 			}
 		})
@@ -189,8 +189,8 @@ func TestSetRoute(t *testing.T) {
 		path      string
 		wantRoute string // "" means no http.route attribute
 	}{
-		{"with WithSetRoute", []Option{WithSetRoute()}, "/items/7", "/items/:id"},
-		{"empty route is ignored", []Option{WithSetRoute()}, "/other", UnmatchedRoute},
+		{"with WithSetRoute", []Option{WithSetRoute(true)}, "/items/7", "/items/:id"},
+		{"empty route is ignored", []Option{WithSetRoute(true)}, "/other", otherValue},
 		{"wins over the route function", []Option{WithRouteFunc(func(*http.Request) string { return "/from-func" })}, "/items/7", "/items/:id"},
 		{"with another route option", []Option{WithRouteGroups(RouteGroup{"^/", "all"})}, "/items/7", "/items/:id"},
 		{"ignored without any route option", nil, "/items/7", ""},
@@ -204,12 +204,12 @@ func TestSetRoute(t *testing.T) {
 				t.Error("SetRoute did not find the middleware's writer")
 			}
 			rm := m.collect(t)
-			want := []attribute.KeyValue{MethodKey.String("GET"), StatusCodeKey.Int(200)}
+			want := []attribute.KeyValue{methodKey.String("GET"), statusCodeKey.Int(200)}
 			if tc.wantRoute != "" {
-				want = append(want, RouteKey.String(tc.wantRoute))
+				want = append(want, routeKey.String(tc.wantRoute))
 			}
-			if v, ok := sumValue(rm, RequestsName, want...); !ok || v != 1 || sumPoints(rm, RequestsName) != 1 {
-				t.Errorf("runway.requests%v = %d (present %v, %d points), want one point of 1", want, v, ok, sumPoints(rm, RequestsName))
+			if v, ok := sumValue(rm, requestsName, want...); !ok || v != 1 || sumPoints(rm, requestsName) != 1 {
+				t.Errorf("runway.requests%v = %d (present %v, %d points), want one point of 1", want, v, ok, sumPoints(rm, requestsName))
 			}
 		})
 	}
@@ -251,7 +251,7 @@ func TestAfterDispatchRoutesDoNotAllocate(t *testing.T) {
 		},
 		{
 			name: "set route",
-			h:    mustHandler(t, framework(&found), WithMeterProvider(m.provider), WithSetRoute()),
+			h:    mustHandler(t, framework(&found), WithMeterProvider(m.provider), WithSetRoute(true)),
 			r:    httptest.NewRequest("GET", "/items/1", nil),
 		},
 	} {
@@ -269,12 +269,12 @@ func TestAfterDispatchRoutesDoNotAllocate(t *testing.T) {
 func routeCounts(t *testing.T, m *manual) map[string]int64 {
 	t.Helper()
 	got := map[string]int64{}
-	sm, ok := findMetric(m.collect(t), RequestsName)
+	sm, ok := findMetric(m.collect(t), requestsName)
 	if !ok {
 		return got
 	}
 	for _, dp := range sm.Data.(metricdata.Sum[int64]).DataPoints {
-		if v, ok := dp.Attributes.Value(RouteKey); ok {
+		if v, ok := dp.Attributes.Value(routeKey); ok {
 			got[v.AsString()] += dp.Value
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
+	"github.com/otel-runway/runway/instrument/internal/timeweighted"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -79,48 +81,84 @@ type route struct {
 	// ran; only such routes report runway.requests.in_flight_by_route.
 	preDispatch atomic.Bool
 	// tw is the time-weighted in-flight counter (inflight_time.go).
-	tw inflightTime
+	tw timeweighted.Counter
 	// recordOpts holds, per method index, the attribute option of
 	// runway.request.duration.
 	recordOpts [numMethods][]metric.RecordOption
 	// inflightOpts is the attribute option of in_flight_by_route.
 	inflightOpt []metric.ObserveOption
-	// counts holds, per method index, the request count per status slot,
-	// allocated on first use.
-	counts [numMethods]atomic.Pointer[statusCounts]
+	// counts holds, per method index, the counters of the status codes
+	// seen so far: a list replaced whole (copy on write) under the
+	// table's mu when a status is first seen, so that memory grows with
+	// the series actually seen.
+	counts [numMethods]atomic.Pointer[[]*statusCount]
 }
 
-// statusCounts counts requests per status slot for one route and method.
-type statusCounts struct {
-	n [numStatus]atomic.Int64
-	// opts caches the attribute option of each slot for collection. It
+// statusCount counts the requests of one route, method and status code:
+// one series of runway.requests.
+type statusCount struct {
+	code int
+	n    atomic.Int64
+	// opt caches the attribute option of the series for collection. It
 	// is only touched with routeTable.collectMu held.
-	opts [numStatus][]metric.ObserveOption
+	opt []metric.ObserveOption
 }
 
 func newRoute(name string, withRoute bool) *route {
 	rt := &route{name: name}
 	for i := range rt.recordOpts {
-		attrs := []attribute.KeyValue{MethodKey.String(methodName(i))}
+		attrs := []attribute.KeyValue{methodKey.String(methodName(i))}
 		if withRoute {
-			attrs = append(attrs, RouteKey.String(name))
+			attrs = append(attrs, routeKey.String(name))
 		}
 		rt.recordOpts[i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
 	}
-	rt.inflightOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(RouteKey.String(name)))}
+	rt.inflightOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(routeKey.String(name)))}
 	return rt
 }
 
-// count adds one request with the given method index and status code.
-func (rt *route) count(method, status int) {
-	c := rt.counts[method].Load()
-	if c == nil {
-		c = new(statusCounts)
-		if !rt.counts[method].CompareAndSwap(nil, c) {
-			c = rt.counts[method].Load()
+// count adds one request of route rt with the given method index and
+// status code. Codes outside 100–999 are counted as 0.
+func (t *routeTable) count(rt *route, method, code int) {
+	if code < 100 || code > 999 {
+		code = 0
+	}
+	if p := rt.counts[method].Load(); p != nil {
+		for _, c := range *p {
+			if c.code == code {
+				c.n.Add(1)
+				return
+			}
 		}
 	}
-	c.n[statusSlot(status)].Add(1)
+	t.countNew(rt, method, code)
+}
+
+// countNew counts a request whose status has not been seen yet for its
+// route and method: it adds the series, or, once maxSeries series exist,
+// counts it in the overflow series.
+func (t *routeTable) countNew(rt *route, method, code int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var list []*statusCount
+	if p := rt.counts[method].Load(); p != nil {
+		list = *p
+		for _, c := range list {
+			if c.code == code {
+				c.n.Add(1)
+				return
+			}
+		}
+	}
+	if t.series >= t.maxSeries-1 { // the overflow series is one of them
+		t.overflow.n.Add(1)
+		return
+	}
+	t.series++
+	c := &statusCount{code: code}
+	c.n.Store(1)
+	next := append(list[:len(list):len(list)], c)
+	rt.counts[method].Store(&next)
 }
 
 // routeTable is the bounded set of routes of one middleware. Lookups by
@@ -128,22 +166,29 @@ func (rt *route) count(method, status int) {
 type routeTable struct {
 	withRoute bool // routes are configured: record http.route
 	max       int
+	// series counts the runway.requests series (route, method, status)
+	// created, under mu; past maxSeries − 1 further ones are counted in
+	// overflow, reported with otel.metric.overflow=true, as the SDK does
+	// past its cardinality limit.
+	series, maxSeries int
+	overflow          statusCount
 	// byName and all are replaced whole (copy on write) under mu, so
 	// readers need no lock.
 	byName atomic.Pointer[map[string]*route]
 	all    atomic.Pointer[[]*route]
 	mu     sync.Mutex
-	other  *route // UnmatchedRoute, or the only route when routes are off
-	// collectMu serialises collections, which fill the statusCounts.opts
+	other  *route // otherValue, or the only route when routes are off
+	// collectMu serialises collections, which fill the statusCount.opt
 	// caches.
 	collectMu sync.Mutex
 }
 
 func newRouteTable(withRoute bool, max int) *routeTable {
-	t := &routeTable{withRoute: withRoute, max: max}
+	t := &routeTable{withRoute: withRoute, max: max, maxSeries: contract.DefaultMaxSeries}
+	t.overflow.opt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(overflowKey.Bool(true)))}
 	name := ""
 	if withRoute {
-		name = UnmatchedRoute
+		name = otherValue
 	}
 	t.other = newRoute(name, withRoute)
 	t.byName.Store(&map[string]*route{name: t.other})
@@ -152,7 +197,7 @@ func newRouteTable(withRoute bool, max int) *routeTable {
 }
 
 // lookup returns the route named name, creating it while fewer than max
-// routes exist; past that it returns the UnmatchedRoute route.
+// routes exist; past that it returns the "_OTHER" route.
 func (t *routeTable) lookup(name string) *route {
 	if rt, ok := (*t.byName.Load())[name]; ok {
 		return rt
@@ -164,7 +209,7 @@ func (t *routeTable) lookup(name string) *route {
 		return rt
 	}
 	all := *t.all.Load()
-	if len(all) > t.max { // the UnmatchedRoute entry does not count
+	if len(all) > t.max { // the otherValue entry does not count
 		return t.other
 	}
 	rt := newRoute(name, t.withRoute)

@@ -21,19 +21,19 @@ func TestRouteGroups(t *testing.T) {
 		{"/api/embed", "embedding"},
 		{"/api/other", "api"},
 		{"/x/v2/items", "items"},
-		{"/x/v2/items/1", UnmatchedRoute},
-		{"/", UnmatchedRoute},
-		{"/API/infer", UnmatchedRoute},
+		{"/x/v2/items/1", otherValue},
+		{"/", otherValue},
+		{"/API/infer", otherValue},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			m := newManual(t)
 			h := mustHandler(t, http.NotFoundHandler(), WithMeterProvider(m.provider), WithRouteGroups(groups...))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tc.path, nil))
 			rm := m.collect(t)
-			if v, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(404), RouteKey.String(tc.want)); v != 1 {
+			if v, _ := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(404), routeKey.String(tc.want)); v != 1 {
 				t.Errorf("request to %s not counted under route %q", tc.path, tc.want)
 			}
-			if _, ok := histPoint(rm, DurationName, MethodKey.String("GET"), RouteKey.String(tc.want)); !ok {
+			if _, ok := histPoint(rm, durationName, methodKey.String("GET"), routeKey.String(tc.want)); !ok {
 				t.Errorf("duration of %s not recorded under route %q", tc.path, tc.want)
 			}
 		})
@@ -60,19 +60,19 @@ func TestInFlightByRoute(t *testing.T) {
 	}
 	entered.Wait()
 	rm := m.collect(t)
-	for route, want := range map[string]int64{"inference": 3, "embedding": 1, UnmatchedRoute: 1} {
-		if v, ok := sumValue(rm, InFlightByRouteName, RouteKey.String(route)); !ok || v != want {
+	for route, want := range map[string]int64{"inference": 3, "embedding": 1, otherValue: 1} {
+		if v, ok := sumValue(rm, inFlightByRouteName, routeKey.String(route)); !ok || v != want {
 			t.Errorf("in flight by route %q = %d (present %v), want %d", route, v, ok, want)
 		}
 	}
-	if v, _ := sumValue(rm, InFlightName); v != 5 {
+	if v, _ := sumValue(rm, inFlightName); v != 5 {
 		t.Errorf("in flight = %d, want 5", v)
 	}
 	close(release)
 	done.Wait()
 	rm = m.collect(t)
-	for _, route := range []string{"inference", "embedding", UnmatchedRoute} {
-		if v, _ := sumValue(rm, InFlightByRouteName, RouteKey.String(route)); v != 0 {
+	for _, route := range []string{"inference", "embedding", otherValue} {
+		if v, _ := sumValue(rm, inFlightByRouteName, routeKey.String(route)); v != 0 {
 			t.Errorf("in flight by route %q after release = %d, want 0", route, v)
 		}
 	}
@@ -99,7 +99,7 @@ func TestServeMuxRoutes(t *testing.T) {
 	}
 	<-entered
 	<-entered
-	if v, _ := sumValue(m.collect(t), InFlightByRouteName, RouteKey.String("/items/{id}")); v != 2 {
+	if v, _ := sumValue(m.collect(t), inFlightByRouteName, routeKey.String("/items/{id}")); v != 2 {
 		t.Errorf("in flight by route /items/{id} = %d, want 2", v)
 	}
 	close(release)
@@ -115,10 +115,10 @@ func TestServeMuxRoutes(t *testing.T) {
 	}{
 		{"GET", "/items/{id}", 200, 2},
 		{"GET", "/static/", 200, 1},
-		{"GET", UnmatchedRoute, 404, 1},
-		{"POST", UnmatchedRoute, 405, 1},
+		{"GET", otherValue, 404, 1},
+		{"POST", otherValue, 405, 1},
 	} {
-		if v, _ := sumValue(rm, RequestsName, MethodKey.String(tc.method), StatusCodeKey.Int(tc.status), RouteKey.String(tc.route)); v != tc.want {
+		if v, _ := sumValue(rm, requestsName, methodKey.String(tc.method), statusCodeKey.Int(tc.status), routeKey.String(tc.route)); v != tc.want {
 			t.Errorf("requests{%s,%d,%s} = %d, want %d", tc.method, tc.status, tc.route, v, tc.want)
 		}
 	}
@@ -135,10 +135,10 @@ func TestMaxRoutesBoundsSeries(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", fmt.Sprintf("/r%d", i), nil))
 	}
 	rm := m.collect(t)
-	if n := sumPoints(rm, RequestsName); n != 4 {
-		t.Errorf("%d request series with WithMaxRoutes(3), want 3 routes + %s", n, UnmatchedRoute)
+	if n := sumPoints(rm, requestsName); n != 4 {
+		t.Errorf("%d request series with WithMaxRoutes(3), want 3 routes + %s", n, otherValue)
 	}
-	if v, _ := sumValue(rm, RequestsName, MethodKey.String("GET"), StatusCodeKey.Int(200), RouteKey.String(UnmatchedRoute)); v != 7 {
+	if v, _ := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(200), routeKey.String(otherValue)); v != 7 {
 		t.Errorf("overflow requests = %d, want 7", v)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -52,19 +53,19 @@ func newStreamClassifier(c *config, rec *recorder) (*streamClassifier, error) {
 	for _, name := range c.streamRoutes {
 		s.routes[name] = struct{}{}
 	}
-	meter := c.provider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
+	meter := contract.Meter(c.provider)
 	var err error
-	if s.obs, err = meter.Int64ObservableUpDownCounter(StreamsInFlightName,
+	if s.obs, err = meter.Int64ObservableUpDownCounter(streamsInFlightName,
 		metric.WithUnit(streamUnit),
-		metric.WithDescription(StreamsInFlightDescription),
+		metric.WithDescription(streamsInFlightDescription),
 	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", StreamsInFlightName, err)
+		return nil, fmt.Errorf("instrument: creating %s: %w", streamsInFlightName, err)
 	}
-	if _, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	if err := c.regs.Register(meter, "streams", func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(s.obs, s.inflight.Load())
 		return nil
 	}, s.obs); err != nil {
-		return nil, fmt.Errorf("instrument: registering streams callback: %w", err)
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	return s, nil
 }
@@ -76,6 +77,8 @@ type streamState struct {
 	rt     *route
 	start  time.Time
 	stream bool // the request is a stream
+	// timed is set while the request counts in in_flight_time.
+	timed bool
 	// limit is the concurrency limiter whose slot the request holds, if
 	// any; a request that becomes a stream gives its slot back.
 	limit *limiter
@@ -128,17 +131,17 @@ func (st *streamState) declare() {
 	st.stream = true
 	st.releaseLimit()
 	rec := st.c.rec
-	rec.timeEnd(st.rt, st.start, time.Since(st.start))
-	if rec.inflightByRoute != nil {
-		st.rt.inflight.Add(-1)
+	if st.timed {
+		rec.timeEnd(st.rt, st.start, time.Since(st.start))
+		st.timed = false
 	}
-	rec.inflight.Add(-1)
+	rec.leave(st.rt)
 	st.c.inflight.Add(1)
 }
 
 // end records the end of a stream of route rt under recRoute.
 func (s *streamClassifier) end(recRoute *route, method, status int) {
-	recRoute.count(method, status)
+	s.rec.routes.count(recRoute, method, status)
 	s.inflight.Add(-1)
 }
 

@@ -18,14 +18,14 @@ import (
 func expectStreamFinal(t *testing.T, m *manual, want int, route ...attribute.KeyValue) {
 	t.Helper()
 	waitFor(t, "streams to return to 0", func() bool {
-		v, _ := sumValue(m.collect(t), StreamsInFlightName)
+		v, _ := sumValue(m.collect(t), streamsInFlightName)
 		return v == 0 && m.inFlight(t) == 0
 	})
 	rm := m.collect(t)
-	if v, ok := sumValue(rm, RequestsName, append([]attribute.KeyValue{MethodKey.String("GET"), StatusCodeKey.Int(want)}, route...)...); !ok || v != 1 {
+	if v, ok := sumValue(rm, requestsName, append([]attribute.KeyValue{methodKey.String("GET"), statusCodeKey.Int(want)}, route...)...); !ok || v != 1 {
 		t.Errorf("runway.requests{GET,%d} = %d (present %v), want 1", want, v, ok)
 	}
-	if dp, ok := histPoint(rm, DurationName, append([]attribute.KeyValue{MethodKey.String("GET")}, route...)...); ok && dp.Count != 0 {
+	if dp, ok := histPoint(rm, durationName, append([]attribute.KeyValue{methodKey.String("GET")}, route...)...); ok && dp.Count != 0 {
 		t.Errorf("duration count = %d, want 0: a stream is not a request duration", dp.Count)
 	}
 }
@@ -34,8 +34,8 @@ func expectStreamFinal(t *testing.T, m *manual, want int, route ...attribute.Key
 func (m *manual) counts(t *testing.T) (requests, streams int64) {
 	t.Helper()
 	rm := m.collect(t)
-	requests, _ = sumValue(rm, InFlightName)
-	streams, _ = sumValue(rm, StreamsInFlightName)
+	requests, _ = sumValue(rm, inFlightName)
+	streams, _ = sumValue(rm, streamsInFlightName)
 	return
 }
 
@@ -135,7 +135,7 @@ func TestStreamKinds(t *testing.T) {
 			},
 			status:      http.StatusOK,
 			streamEarly: true,
-			route:       []attribute.KeyValue{RouteKey.String("feed")},
+			route:       []attribute.KeyValue{routeKey.String("feed")},
 		},
 	}
 	for _, tc := range tests {
@@ -204,10 +204,10 @@ func TestStreamsOff(t *testing.T) {
 	}
 	bufio.NewReader(resp.Body).ReadString('\n')
 	rm := m.collect(t)
-	if _, ok := findMetric(rm, StreamsInFlightName); ok {
-		t.Errorf("%s reported with WithStreams(false)", StreamsInFlightName)
+	if _, ok := findMetric(rm, streamsInFlightName); ok {
+		t.Errorf("%s reported with WithStreams(false)", streamsInFlightName)
 	}
-	if v, _ := sumValue(rm, InFlightName); v != 1 {
+	if v, _ := sumValue(rm, inFlightName); v != 1 {
 		t.Errorf("in_flight = %d, want 1", v)
 	}
 	close(release)

@@ -18,6 +18,11 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
+// durationBuckets are runway's default duration buckets (those of the
+// OpenTelemetry HTTP semantic conventions), given to the client_golang
+// histograms so that every implementation keeps the same series.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
 // Impls are the instrumentations compared, in the order of the tables.
 var Impls = []string{"bare", "atomic", "runway", "promhttp", "otelhttp"}
 
@@ -92,7 +97,7 @@ func NewStack(impl string, app http.Handler) (*Stack, error) {
 		}, []string{"method", "code"})
 		duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "http_request_duration_seconds", Help: "Request duration.",
-			Buckets: instrument.DefaultDurationBuckets,
+			Buckets: durationBuckets,
 		}, []string{"method"})
 		reg.MustRegister(inflight, requests, duration)
 		s.Handler = promhttp.InstrumentHandlerInFlight(inflight,
@@ -158,7 +163,7 @@ func NewScrapeTarget(impl string, routes int) (metrics http.Handler, closeFn fun
 		}, []string{"http_request_method", "http_response_status_code", "http_route"})
 		duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "http_request_duration_seconds", Help: "Request duration.",
-			Buckets: instrument.DefaultDurationBuckets,
+			Buckets: durationBuckets,
 		}, []string{"http_request_method", "http_route"})
 		reg.MustRegister(inflight, requests, duration)
 		for i := range routes {

@@ -7,7 +7,7 @@ import (
 	"net"
 
 	"github.com/otel-runway/runway/exporter"
-	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/runwaygrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -36,10 +36,10 @@ func startServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sh, err := instrument.NewGRPCStatsHandler(
-		instrument.WithMeterProvider(exp.MeterProvider()),
+	sh, err := runwaygrpc.NewServerHandler(
+		runwaygrpc.WithMeterProvider(exp.MeterProvider()),
 		// The methods the server has: the Work service and health.
-		instrument.WithGRPCServices(&workServiceDesc, &healthpb.Health_ServiceDesc),
+		runwaygrpc.WithServices(&workServiceDesc, &healthpb.Health_ServiceDesc),
 	)
 	if err != nil {
 		return nil, errors.Join(err, exp.Shutdown(ctx))

@@ -42,7 +42,7 @@ func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 		return nil, err
 	}
 	r := chi.NewRouter()
-	r.Use(mw)
+	r.Use(mw.Wrap)
 	r.Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "item "+chi.URLParam(r, "id")+"\n")
 	})

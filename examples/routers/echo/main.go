@@ -39,7 +39,7 @@ func runwayRoute(next echo.HandlerFunc) echo.HandlerFunc {
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithSetRoute(),
+		instrument.WithSetRoute(true),
 	)
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 		return c.String(http.StatusOK, "order "+c.Param("order")+"\n")
 	})
 	e.GET(exporter.MetricsPath, echo.WrapHandler(exp.MetricsHandler())) // excluded from the metrics by default
-	return mw(e), nil
+	return mw.Wrap(e), nil
 }
 
 func main() {

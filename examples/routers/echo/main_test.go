@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -107,7 +108,11 @@ func requests(fams map[string]*dto.MetricFamily, route, status string) float64 {
 
 // TestSetRouteAddsNoAllocation compares the measured router with a bare
 // one serving the same route: runway and its echo middleware add no
-// allocation per request.
+// allocation per request. Under the race detector sync.Pool drops a
+// random quarter of the values put back, so runway's pooled writer is
+// allocated again on about a quarter of the requests: there the mean
+// difference must stay under half an allocation (a real allocation per
+// request adds one).
 func TestSetRouteAddsNoAllocation(t *testing.T) {
 	exp, err := exporter.New(t.Context(), exporter.WithPrometheus())
 	if err != nil {
@@ -130,10 +135,18 @@ func TestSetRouteAddsNoAllocation(t *testing.T) {
 	allocs := map[string]float64{}
 	for name, h := range map[string]http.Handler{"measured": measured, "bare": bare} {
 		h.ServeHTTP(w, r)
-		allocs[name] = testing.AllocsPerRun(500, func() { h.ServeHTTP(w, r) })
+		if raceEnabled {
+			allocs[name] = meanAllocs(2000, func() { h.ServeHTTP(w, r) })
+		} else {
+			allocs[name] = testing.AllocsPerRun(500, func() { h.ServeHTTP(w, r) })
+		}
 	}
 	t.Logf("allocations per request: %v", allocs)
-	if allocs["measured"] > allocs["bare"]+1 { // one allocation seen since stream classification, not yet traced; see the gin example
+	limit := 0.0
+	if raceEnabled {
+		limit = 0.5
+	}
+	if allocs["measured"]-allocs["bare"] > limit {
 		t.Errorf("allocations per request: measured %v, bare %v", allocs["measured"], allocs["bare"])
 	}
 }
@@ -143,3 +156,17 @@ type discard struct{ h http.Header }
 func (d discard) Header() http.Header       { return d.h }
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 func (discard) WriteHeader(int)             {}
+
+// meanAllocs returns the mean number of allocations of f over runs calls,
+// unrounded (testing.AllocsPerRun rounds down).
+func meanAllocs(runs int, f func()) float64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(runs)
+}

@@ -37,7 +37,7 @@ func runwayRoute(c *gin.Context) {
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithSetRoute(),
+		instrument.WithSetRoute(true),
 	)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 		c.String(http.StatusOK, "order %s\n", c.Param("order"))
 	})
 	engine.GET(exporter.MetricsPath, gin.WrapH(exp.MetricsHandler())) // excluded from the metrics by default
-	return mw(engine), nil
+	return mw.Wrap(engine), nil
 }
 
 func main() {

@@ -47,8 +47,8 @@ func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 		return nil, err
 	}
 	r := mux.NewRouter()
-	r.Use(mw)
-	r.NotFoundHandler = mw(http.NotFoundHandler())
+	r.Use(mw.Wrap)
+	r.NotFoundHandler = mw.Wrap(http.NotFoundHandler())
 	r.HandleFunc("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "item "+mux.Vars(r)["id"]+"\n")
 	}).Methods(http.MethodGet)

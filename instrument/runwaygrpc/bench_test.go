@@ -1,4 +1,4 @@
-package instrument
+package runwaygrpc
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // handler's own cost per RPC, with a real SDK MeterProvider.
 func BenchmarkGRPCStatsHandler(b *testing.B) {
 	m := newManual(b)
-	sh, err := NewGRPCStatsHandler(WithMeterProvider(m.provider))
+	sh, err := NewServerHandler(WithMeterProvider(m.provider))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkGRPCUnary(b *testing.B) {
 			case "noop_stats_handler":
 				opts = append(opts, grpc.StatsHandler(noopStatsHandler{}))
 			case "runway":
-				sh, err := NewGRPCStatsHandler(WithMeterProvider(newManual(b).provider))
+				sh, err := NewServerHandler(WithMeterProvider(newManual(b).provider))
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,11 +1,12 @@
-package instrument_test
+package runwaygrpc_test
 
 import (
 	"context"
 	"fmt"
 	"net"
 
-	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/runwaygrpc"
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/grpc"
@@ -15,15 +16,16 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 )
 
-func ExampleNewGRPCStatsHandler() {
+func ExampleNewServerHandler() {
 	reader := sdkmetric.NewManualReader()
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer provider.Shutdown(context.Background())
 
-	sh, err := instrument.NewGRPCStatsHandler(instrument.WithMeterProvider(provider))
+	sh, err := runwaygrpc.NewServerHandler(runwaygrpc.WithMeterProvider(provider))
 	if err != nil {
 		panic(err)
 	}
+	defer sh.Close() // after the server has stopped
 	srv := grpc.NewServer(grpc.StatsHandler(sh))
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	lis := bufconn.Listen(1 << 16) // in memory; a net.Listener in a real server
@@ -47,12 +49,12 @@ func ExampleNewGRPCStatsHandler() {
 		panic(err)
 	}
 	for _, m := range rm.ScopeMetrics[0].Metrics {
-		if m.Name != instrument.RequestsName {
+		if m.Name != "runway.requests" {
 			continue
 		}
 		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-			method, _ := dp.Attributes.Value(instrument.RPCMethodKey)
-			code, _ := dp.Attributes.Value(instrument.RPCStatusCodeKey)
+			method, _ := dp.Attributes.Value(attribute.Key("rpc.method"))
+			code, _ := dp.Attributes.Value(attribute.Key("rpc.response.status_code"))
 			fmt.Printf("%s %s %s %d\n", m.Name, method.AsString(), code.AsString(), dp.Value)
 		}
 	}

@@ -1,8 +1,9 @@
-package instrument
+package runwaygrpc
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -21,6 +24,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
 
@@ -99,11 +103,11 @@ type grpcFixture struct {
 // startGRPC serves the test service on a loopback port with a stats
 // handler built from opts on mp, and returns a client.
 // The client carries the same stats handler, which must ignore it.
-func startGRPC(t *testing.T, mp metric.MeterProvider, opts []GRPCOption, serverOpts ...grpc.ServerOption) *grpcFixture {
+func startGRPC(t *testing.T, mp metric.MeterProvider, opts []Option, serverOpts ...grpc.ServerOption) *grpcFixture {
 	t.Helper()
-	sh, err := NewGRPCStatsHandler(append([]GRPCOption{WithMeterProvider(mp)}, opts...)...)
+	sh, err := NewServerHandler(append([]Option{WithMeterProvider(mp)}, opts...)...)
 	if err != nil {
-		t.Fatalf("NewGRPCStatsHandler: %v", err)
+		t.Fatalf("NewServerHandler: %v", err)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,13 +132,13 @@ func withMode(ctx context.Context, mode string) context.Context {
 }
 
 func rpcAttrs(method, code string) []attribute.KeyValue {
-	return []attribute.KeyValue{RPCSystemKey.String("grpc"), RPCMethodKey.String(method), RPCStatusCodeKey.String(code)}
+	return []attribute.KeyValue{rpcSystemKey.String("grpc"), rpcMethodKey.String(method), rpcStatusCodeKey.String(code)}
 }
 
 // streamsInFlight reads runway.streams.in_flight through the manual reader.
 func (m *manual) streamsInFlight(t testing.TB) int64 {
 	t.Helper()
-	v, _ := sumValue(m.collect(t), StreamsInFlightName)
+	v, _ := sumValue(m.collect(t), streamsInFlightName)
 	return v
 }
 
@@ -171,13 +175,13 @@ func TestGRPCUnaryInFlight(t *testing.T) {
 	}
 	waitFor(t, "in flight to return to 0", func() bool { return m.inFlight(t) == 0 })
 	rm := m.collect(t)
-	if v, ok := sumValue(rm, RequestsName, rpcAttrs(unaryMethod, "OK")...); !ok || v != n {
+	if v, ok := sumValue(rm, requestsName, rpcAttrs(unaryMethod, "OK")...); !ok || v != n {
 		t.Errorf("runway.requests{UnaryCall,OK} = %d (present %v), want %d", v, ok, n)
 	}
-	if pts := sumPoints(rm, RequestsName); pts != 1 {
+	if pts := sumPoints(rm, requestsName); pts != 1 {
 		t.Errorf("runway.requests has %d points, want 1", pts)
 	}
-	dp, ok := histPoint(rm, DurationName, RPCSystemKey.String("grpc"), RPCMethodKey.String(unaryMethod))
+	dp, ok := histPoint(rm, durationName, rpcSystemKey.String("grpc"), rpcMethodKey.String(unaryMethod))
 	if !ok || dp.Count != n {
 		t.Errorf("duration count = %d (present %v), want %d", dp.Count, ok, n)
 	}
@@ -220,10 +224,10 @@ func TestGRPCCancelledAndDeadlineExceeded(t *testing.T) {
 			rm := m.collect(t)
 			var n int64
 			for _, code := range tc.codes {
-				v, _ := sumValue(rm, RequestsName, rpcAttrs(unaryMethod, code)...)
+				v, _ := sumValue(rm, requestsName, rpcAttrs(unaryMethod, code)...)
 				n += v
 			}
-			if n != 1 || sumPoints(rm, RequestsName) != 1 {
+			if n != 1 || sumPoints(rm, requestsName) != 1 {
 				t.Errorf("runway.requests{UnaryCall} with a code in %v = %d, want exactly 1 point of 1", tc.codes, n)
 			}
 			if got := m.inFlight(t); got != 0 {
@@ -257,7 +261,7 @@ func TestGRPCStatusCodes(t *testing.T) {
 				t.Fatalf("RPC error %v, want code %v", err, tc.code)
 			}
 			waitFor(t, "the RPC to be counted", func() bool {
-				v, _ := sumValue(m.collect(t), RequestsName, rpcAttrs(unaryMethod, tc.want)...)
+				v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(unaryMethod, tc.want)...)
 				return v == 1
 			})
 		})
@@ -277,7 +281,7 @@ func TestGRPCPanicWithRecoveryDoesNotLeak(t *testing.T) {
 		}
 	}
 	waitFor(t, "the RPCs to be counted", func() bool {
-		v, _ := sumValue(m.collect(t), RequestsName, rpcAttrs(unaryMethod, "INTERNAL")...)
+		v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(unaryMethod, "INTERNAL")...)
 		return v == 3
 	})
 	if got := m.inFlight(t); got != 0 {
@@ -288,11 +292,11 @@ func TestGRPCPanicWithRecoveryDoesNotLeak(t *testing.T) {
 func TestGRPCStreams(t *testing.T) {
 	for _, tc := range []struct {
 		name                      string
-		opts                      []GRPCOption
+		opts                      []Option
 		wantRequests, wantStreams int64
 	}{
 		{"kept out of the requests in flight", nil, 0, 1},
-		{"as requests", []GRPCOption{WithGRPCStreamsAsRequests(true)}, 1, 0},
+		{"as requests", []Option{WithStreamsAsRequests(true)}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManual(t)
@@ -303,10 +307,10 @@ func TestGRPCStreams(t *testing.T) {
 			}
 			<-f.svc.entered
 			rm := m.collect(t)
-			if v, _ := sumValue(rm, InFlightName); v != tc.wantRequests {
+			if v, _ := sumValue(rm, inFlightName); v != tc.wantRequests {
 				t.Errorf("requests in flight with a stream open = %d, want %d", v, tc.wantRequests)
 			}
-			if v, _ := sumValue(rm, StreamsInFlightName); v != tc.wantStreams {
+			if v, _ := sumValue(rm, streamsInFlightName); v != tc.wantStreams {
 				t.Errorf("streams in flight with a stream open = %d, want %d", v, tc.wantStreams)
 			}
 			if err := stream.CloseSend(); err != nil {
@@ -316,18 +320,18 @@ func TestGRPCStreams(t *testing.T) {
 				t.Fatalf("stream end: %v", err)
 			}
 			waitFor(t, "the stream to be counted", func() bool {
-				v, _ := sumValue(m.collect(t), RequestsName, rpcAttrs(duplexMethod, "OK")...)
+				v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(duplexMethod, "OK")...)
 				return v == 1
 			})
 			rm = m.collect(t)
-			for _, name := range []string{InFlightName, StreamsInFlightName} {
+			for _, name := range []string{inFlightName, streamsInFlightName} {
 				if v, _ := sumValue(rm, name); v != 0 {
 					t.Errorf("%s after the stream = %d, want 0", name, v)
 				}
 			}
-			sm, _ := findMetric(rm, StreamsInFlightName)
-			if sm.Unit != streamUnit || sm.Description != StreamsInFlightDescription {
-				t.Errorf("%s unit %q description %q", StreamsInFlightName, sm.Unit, sm.Description)
+			sm, _ := findMetric(rm, streamsInFlightName)
+			if sm.Unit != "{stream}" || sm.Description != contract.StreamsInFlightDescription {
+				t.Errorf("%s unit %q description %q", streamsInFlightName, sm.Unit, sm.Description)
 			}
 		})
 	}
@@ -345,7 +349,7 @@ func TestGRPCMethodsAreBounded(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name       string
-		opts       []GRPCOption
+		opts       []Option
 		serverOpts []grpc.ServerOption
 		// calls are made to these methods after one EmptyCall.
 		calls []string
@@ -358,24 +362,24 @@ func TestGRPCMethodsAreBounded(t *testing.T) {
 		},
 		{
 			name:       "unknown service handler with the services given",
-			opts:       []GRPCOption{WithGRPCServices(&testpb.TestService_ServiceDesc)},
+			opts:       []Option{WithServices(&testpb.TestService_ServiceDesc)},
 			serverOpts: []grpc.ServerOption{grpc.UnknownServiceHandler(unknownHandler)},
 			calls:      []string{"/evil.Service/A", "/evil.Service/B"},
-			want:       map[string]int64{emptyMethod: 1, UnknownRPCMethod: 2},
+			want:       map[string]int64{emptyMethod: 1, "_OTHER": 2},
 		},
 		{
 			name:       "unknown service handler with the methods given",
-			opts:       []GRPCOption{WithGRPCMethods("/" + emptyMethod)},
+			opts:       []Option{WithMethods("/" + emptyMethod)},
 			serverOpts: []grpc.ServerOption{grpc.UnknownServiceHandler(unknownHandler)},
 			calls:      []string{"/evil.Service/A", "/" + unaryMethod},
-			want:       map[string]int64{emptyMethod: 1, UnknownRPCMethod: 2},
+			want:       map[string]int64{emptyMethod: 1, "_OTHER": 2},
 		},
 		{
 			name:       "unknown service handler, learning bounded",
-			opts:       []GRPCOption{WithGRPCMaxMethods(2)},
+			opts:       []Option{WithMaxMethods(2)},
 			serverOpts: []grpc.ServerOption{grpc.UnknownServiceHandler(unknownHandler)},
 			calls:      []string{"/evil.Service/A", "/evil.Service/B", "/evil.Service/C", "/evil.Service/A"},
-			want:       map[string]int64{emptyMethod: 1, "evil.Service/A": 2, UnknownRPCMethod: 2},
+			want:       map[string]int64{emptyMethod: 1, "evil.Service/A": 2, "_OTHER": 2},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,27 +417,27 @@ func TestGRPCMethodsAreBounded(t *testing.T) {
 func TestGRPCInvalidOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		opts   []GRPCOption
+		opts   []Option
 		option string
 		detail string
 	}{
-		{"nil provider", []GRPCOption{WithMeterProvider(nil)}, "WithMeterProvider", "nil"},
-		{"no buckets", []GRPCOption{WithDurationBuckets()}, "WithDurationBuckets", "no boundaries"},
-		{"method without slash", []GRPCOption{WithGRPCMethods("/a.B/C", "a.B/C")}, "WithGRPCMethods", "entry 1"},
-		{"method without method name", []GRPCOption{WithGRPCMethods("/a.B/")}, "WithGRPCMethods", "entry 0"},
-		{"method without service", []GRPCOption{WithGRPCMethods("//C")}, "WithGRPCMethods", "entry 0"},
-		{"nil service", []GRPCOption{WithGRPCServices(&testpb.TestService_ServiceDesc, nil)}, "WithGRPCServices", "entry 1"},
-		{"zero max methods", []GRPCOption{WithGRPCMaxMethods(0)}, "WithGRPCMaxMethods", "0"},
+		{"nil provider", []Option{WithMeterProvider(nil)}, "WithMeterProvider", "nil"},
+		{"no buckets", []Option{WithDurationBuckets()}, "WithDurationBuckets", "no boundaries"},
+		{"method without slash", []Option{WithMethods("/a.B/C", "a.B/C")}, "WithMethods", "entry 1"},
+		{"method without method name", []Option{WithMethods("/a.B/")}, "WithMethods", "entry 0"},
+		{"method without service", []Option{WithMethods("//C")}, "WithMethods", "entry 0"},
+		{"nil service", []Option{WithServices(&testpb.TestService_ServiceDesc, nil)}, "WithServices", "entry 1"},
+		{"zero max methods", []Option{WithMaxMethods(0)}, "WithMaxMethods", "0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := NewGRPCStatsHandler(tc.opts...)
+			h, err := NewServerHandler(tc.opts...)
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if h != nil {
 				t.Error("a handler was returned with the error")
 			}
-			if !errors.Is(err, ErrInvalidOption) {
+			if !errors.Is(err, instrument.ErrInvalidOption) {
 				t.Errorf("error %v does not wrap ErrInvalidOption", err)
 			}
 			if !strings.Contains(err.Error(), tc.option) || !strings.Contains(err.Error(), tc.detail) {
@@ -456,7 +460,7 @@ func TestHTTPAndGRPCInFlightAddUp(t *testing.T) {
 	h := mustHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpEntered <- struct{}{}
 		<-httpRelease
-	}), WithMeterProvider(s.provider))
+	}), instrument.WithMeterProvider(s.provider))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -519,14 +523,146 @@ func TestHTTPAndGRPCInFlightAddUp(t *testing.T) {
 // rpcCounts sums runway.requests by rpc.method, over every status code.
 func rpcCounts(rm metricdata.ResourceMetrics) map[string]int64 {
 	got := map[string]int64{}
-	sm, ok := findMetric(rm, RequestsName)
+	sm, ok := findMetric(rm, requestsName)
 	if !ok {
 		return got
 	}
 	for _, dp := range sm.Data.(metricdata.Sum[int64]).DataPoints {
-		if v, ok := dp.Attributes.Value(RPCMethodKey); ok {
+		if v, ok := dp.Attributes.Value(rpcMethodKey); ok {
 			got[v.AsString()] += dp.Value
 		}
 	}
 	return got
+}
+
+// floatSum returns the value of the Float64 sum named name (no
+// attributes).
+func floatSum(t *testing.T, m *manual, name string) float64 {
+	t.Helper()
+	mm, ok := findMetric(m.collect(t), name)
+	if !ok {
+		t.Fatalf("%s not reported", name)
+	}
+	var v float64
+	for _, dp := range mm.Data.(metricdata.Sum[float64]).DataPoints {
+		v += dp.Value
+	}
+	return v
+}
+
+// TestGRPCUnaryInFlightTime holds unary RPCs and checks that they accrue
+// in runway.requests.in_flight_time, so that its rate is the average of
+// runway.requests.in_flight: while n RPCs are held between two instants
+// the counter grows by at least n times the time between them, and in
+// all by no more than n times the time the client spent calling.
+func TestGRPCUnaryInFlightTime(t *testing.T) {
+	const n = 3
+	m := newManual(t)
+	f := startGRPC(t, m.provider, nil)
+	var wg sync.WaitGroup
+	callStart := time.Now()
+	for range n {
+		wg.Go(func() {
+			f.client.UnaryCall(withMode(t.Context(), "hold"), &testpb.SimpleRequest{})
+		})
+	}
+	for range n {
+		<-f.svc.entered
+	}
+	heldFrom := time.Now()
+	v0 := floatSum(t, m, inFlightTimeName)
+	time.Sleep(20 * time.Millisecond) // some time in flight to measure
+	heldTo := time.Now()
+	v1 := floatSum(t, m, inFlightTimeName)
+	close(f.svc.release)
+	wg.Wait()
+	callTime := time.Since(callStart)
+	waitFor(t, "in flight to return to 0", func() bool { return m.inFlight(t) == 0 })
+	final := floatSum(t, m, inFlightTimeName)
+	// One tick (16.4 µs) of rounding per RPC end and start.
+	const tick = 2 * 16.384e-6
+	if min := n * heldTo.Sub(heldFrom).Seconds(); v1-v0 < min-n*tick {
+		t.Errorf("in_flight_time grew by %.6f s while %d RPCs were held %.6f s: want at least %.6f", v1-v0, n, heldTo.Sub(heldFrom).Seconds(), min)
+	}
+	if max := n * callTime.Seconds(); final > max+n*tick {
+		t.Errorf("in_flight_time = %.6f s, more than %d RPCs × %.6f s the client spent calling", final, n, callTime.Seconds())
+	}
+	if again := floatSum(t, m, inFlightTimeName); again != final {
+		t.Errorf("in_flight_time moved from %v to %v with nothing in flight", final, again)
+	}
+}
+
+// TestServerHandlerClose checks that a closed handler's series are no
+// longer reported.
+func TestServerHandlerClose(t *testing.T) {
+	m := newManual(t)
+	sh, err := NewServerHandler(WithMeterProvider(m.provider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := sh.TagRPC(context.Background(), &stats.RPCTagInfo{FullMethodName: "/" + unaryMethod})
+	now := time.Now()
+	sh.HandleRPC(ctx, &stats.Begin{BeginTime: now})
+	sh.HandleRPC(ctx, &stats.End{BeginTime: now, EndTime: now.Add(time.Millisecond)})
+	if v, _ := sumValue(m.collect(t), requestsName, rpcAttrs(unaryMethod, "OK")...); v != 1 {
+		t.Fatalf("before Close: runway.requests = %d, want 1", v)
+	}
+	if err := sh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	rm := m.collect(t)
+	for _, name := range []string{requestsName, inFlightName, inFlightTimeName, streamsInFlightName} {
+		if mm, ok := findMetric(rm, name); ok {
+			if s, ok := mm.Data.(metricdata.Sum[int64]); ok && len(s.DataPoints) > 0 {
+				t.Errorf("%s still reported after Close", name)
+			}
+			if s, ok := mm.Data.(metricdata.Sum[float64]); ok && len(s.DataPoints) > 0 {
+				t.Errorf("%s still reported after Close", name)
+			}
+		}
+	}
+}
+
+// TestSeriesBound finishes RPCs of 200 methods with each of the 17 codes
+// (3,400 combinations): runway.requests stops at 1,999 series and one
+// overflow series, and still counts every RPC.
+func TestSeriesBound(t *testing.T) {
+	m := newManual(t)
+	sh, err := NewServerHandler(WithMeterProvider(m.provider), WithMaxMethods(5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sh.Close() })
+	now := time.Now()
+	total := 0
+	for i := range 200 {
+		info := &stats.RPCTagInfo{FullMethodName: fmt.Sprintf("/svc.S/M%d", i)}
+		for code := range numGRPCCodes {
+			ctx := sh.TagRPC(context.Background(), info)
+			sh.HandleRPC(ctx, &stats.Begin{BeginTime: now})
+			sh.HandleRPC(ctx, &stats.End{BeginTime: now, EndTime: now, Error: status.Error(codes.Code(code), "x")})
+			total++
+		}
+	}
+	mm, ok := findMetric(m.collect(t), requestsName)
+	if !ok {
+		t.Fatal("no runway.requests")
+	}
+	points := mm.Data.(metricdata.Sum[int64]).DataPoints
+	if len(points) != 2000 {
+		t.Errorf("runway.requests has %d series, want 2000", len(points))
+	}
+	var sum, overflow int64
+	for _, dp := range points {
+		sum += dp.Value
+		if v, ok := dp.Attributes.Value("otel.metric.overflow"); ok && v.AsBool() {
+			overflow = dp.Value
+		}
+	}
+	if sum != int64(total) || overflow != int64(total-1999) {
+		t.Errorf("sum %d, overflow %d; want %d and %d", sum, overflow, total, total-1999)
+	}
 }

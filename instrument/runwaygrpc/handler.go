@@ -1,0 +1,434 @@
+// Package runwaygrpc measures gRPC servers with runway's metrics: a server
+// stats.Handler (NewServerHandler) that records runway.requests.in_flight,
+// runway.requests.in_flight_time, runway.streams.in_flight,
+// runway.requests and runway.request.duration for every RPC, with the same
+// instruments as the HTTP middleware of package
+// github.com/otel-runway/runway/instrument, so that on one MeterProvider a
+// server speaking HTTP and gRPC reports one in-flight total.
+//
+// It is a package of its own so that a program serving only HTTP does not
+// compile gRPC.
+package runwaygrpc
+
+//go:generate go run ../internal/surface/cmd/apirecord
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/otel-runway/runway/instrument/internal/contract"
+	"github.com/otel-runway/runway/instrument/internal/timeweighted"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+)
+
+// Attribute keys of the gRPC series, as named by the OpenTelemetry RPC
+// semantic conventions (semconv v1.43, where the RPC conventions are a
+// release candidate): rpc.system.name is always "grpc"; rpc.method is the
+// full method name "package.Service/Method" for methods the server has,
+// "_OTHER" for any other; rpc.response.status_code is the canonical name
+// of the gRPC status code ("OK", "CANCELLED", ...).
+const (
+	rpcSystemKey     = attribute.Key("rpc.system.name")
+	rpcMethodKey     = attribute.Key("rpc.method")
+	rpcStatusCodeKey = attribute.Key("rpc.response.status_code")
+)
+
+// grpcCodeNames are the canonical names of the gRPC status codes, indexed
+// by code. Codes outside this table are recorded as UNKNOWN, as gRPC
+// clients treat them.
+var grpcCodeNames = [...]string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+}
+
+const numGRPCCodes = len(grpcCodeNames)
+
+func grpcCodeIndex(c codes.Code) int {
+	if int(c) >= numGRPCCodes {
+		return int(codes.Unknown)
+	}
+	return int(c)
+}
+
+// NewServerHandler returns a gRPC server stats.Handler, installed with
+// grpc.StatsHandler, that records the metrics of the HTTP middleware for
+// every RPC the server dispatches to a handler:
+//
+//   - runway.requests.in_flight: unary RPCs from the moment gRPC hands them
+//     to the handler chain (interceptors included) until the handler
+//     returns. It is the same instrument as the HTTP middleware's: on one
+//     MeterProvider the SDK adds both, so a server speaking HTTP and gRPC
+//     reports one total.
+//   - runway.requests.in_flight_time: the request-seconds of the same
+//     RPCs (the time-weighted count; no by-route variant, since RPCs have
+//     no http.route).
+//   - runway.streams.in_flight: streaming RPCs, unless
+//     WithStreamsAsRequests.
+//   - runway.requests: finished RPCs (unary and streaming), with
+//     rpc.system.name "grpc", rpc.method and rpc.response.status_code.
+//   - runway.request.duration: the time gRPC measured from handing the RPC
+//     to the handler chain to its end, with rpc.system.name and rpc.method.
+//
+// rpc.method holds only methods the server has. By default they are
+// learned: gRPC dispatches an RPC (and so reports its start) only for a
+// registered method, answering any other with UNIMPLEMENTED before the
+// handler, so such calls are not counted at all. A server with
+// grpc.UnknownServiceHandler dispatches every method: give it
+// WithServices or WithMethods, or its rpc.method values are
+// whatever clients send, up to WithMaxMethods.
+//
+// Contract: the in-flight count is decremented when gRPC reports the end
+// of the RPC, which it does when the handler returns, whatever it returns
+// (an error, a cancelled or expired context); a panic that a recovery
+// interceptor turns into an error ends the RPC like any error. A panic
+// that nothing recovers ends the process. A handler that ignores
+// cancellation keeps its RPC in flight until it returns, since it still
+// holds the server's resources.
+//
+// The handler is for servers: on a client (grpc.WithStatsHandler) it
+// records nothing. runway.requests keeps at most 1,999 (method, status
+// code) series of its own, as the OpenTelemetry SDK does by default (its
+// cardinality limit, 2000): RPCs of a further combination are counted in
+// one series with otel.metric.overflow=true. Per RPC it costs one small
+// allocation, the context
+// that carries the RPC's state from start to end. It registers a callback
+// on its MeterProvider, reported until Close.
+func NewServerHandler(opts ...Option) (*ServerHandler, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	h := &ServerHandler{
+		epoch:             time.Now(),
+		methods:           newGRPCMethodTable(c),
+		streamsAsRequests: c.streamsAsRequests,
+	}
+	if err := h.newInstruments(c); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// ServerHandler is a gRPC server stats.Handler that records runway's
+// metrics (see NewServerHandler). Close releases what it registered on its
+// MeterProvider.
+type ServerHandler struct {
+	methods           *grpcMethodTable
+	streamsAsRequests bool
+
+	inflight atomic.Int64
+	streams  atomic.Int64
+	// epoch is the origin of the time-weighted counter's clock; tw is
+	// the counter, its collection state under methods.collectMu.
+	epoch time.Time
+	tw    timeweighted.Counter
+
+	regs      contract.Registrations
+	closeOnce sync.Once
+	closeErr  error
+
+	duration     metric.Float64Histogram
+	inflightTime metric.Float64ObservableCounter
+	inflightObs  metric.Int64ObservableUpDownCounter
+	streamsObs   metric.Int64ObservableUpDownCounter
+	requests     metric.Int64ObservableCounter
+}
+
+var _ stats.Handler = (*ServerHandler)(nil)
+
+func (h *ServerHandler) newInstruments(c *config) error {
+	meter := contract.Meter(c.provider)
+	var err error
+	if h.duration, err = meter.Float64Histogram(contract.DurationName,
+		metric.WithUnit(contract.DurationUnit),
+		metric.WithDescription(contract.DurationDescription),
+		metric.WithExplicitBucketBoundaries(c.buckets...),
+	); err != nil {
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.DurationName, err)
+	}
+	if h.inflightObs, err = meter.Int64ObservableUpDownCounter(contract.InFlightName,
+		metric.WithUnit(contract.RequestUnit),
+		metric.WithDescription(contract.InFlightDescription),
+	); err != nil {
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.InFlightName, err)
+	}
+	if h.inflightTime, err = meter.Float64ObservableCounter(contract.InFlightTimeName,
+		metric.WithUnit(contract.DurationUnit),
+		metric.WithDescription(contract.InFlightTimeDescription),
+	); err != nil {
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.InFlightTimeName, err)
+	}
+	if h.streamsObs, err = meter.Int64ObservableUpDownCounter(contract.StreamsInFlightName,
+		metric.WithUnit(contract.StreamUnit),
+		metric.WithDescription(contract.StreamsInFlightDescription),
+	); err != nil {
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.StreamsInFlightName, err)
+	}
+	if h.requests, err = meter.Int64ObservableCounter(contract.RequestsName,
+		metric.WithUnit(contract.RequestUnit),
+		metric.WithDescription(contract.RequestsDescription),
+	); err != nil {
+		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RequestsName, err)
+	}
+	if err := h.regs.Register(meter, "runwaygrpc", h.observe, h.inflightObs, h.inflightTime, h.streamsObs, h.requests); err != nil {
+		return fmt.Errorf("runwaygrpc: %w", err)
+	}
+	return nil
+}
+
+// Close unregisters the handler's callback from its MeterProvider: its
+// asynchronous instruments are no longer reported and the handler can be
+// garbage collected once the server no longer holds it. RPCs that reach
+// the handler after Close are not recorded in the asynchronous
+// instruments. Close is idempotent.
+func (h *ServerHandler) Close() error {
+	h.closeOnce.Do(func() { h.closeErr = h.regs.Unregister() })
+	return h.closeErr
+}
+
+// rpcState is the context of one RPC from TagRPC on: it carries the RPC's
+// state to HandleRPC in the same allocation as the context itself.
+type rpcState struct {
+	context.Context
+	owner      *ServerHandler
+	fullMethod string
+	method     *grpcMethod // set at Begin
+	kind       rpcKind
+	timed      bool // counted in in_flight_time
+}
+
+type rpcKind uint8
+
+const (
+	rpcNotStarted rpcKind = iota
+	rpcUnary              // counted in runway.requests.in_flight
+	rpcStream             // counted in runway.streams.in_flight
+)
+
+// Value returns the state for its owner's key and defers every other key
+// to the parent context.
+func (s *rpcState) Value(key any) any {
+	if k, ok := key.(*ServerHandler); ok && k == s.owner {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+func (h *ServerHandler) state(ctx context.Context) *rpcState {
+	s, _ := ctx.Value(h).(*rpcState)
+	return s
+}
+
+// TagRPC attaches the RPC's state to its context.
+func (h *ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	return &rpcState{Context: ctx, owner: h, fullMethod: info.FullMethodName}
+}
+
+// HandleRPC counts an RPC in flight at its Begin and records it at its
+// End; other events are ignored.
+func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	switch ev := rs.(type) {
+	case *stats.Begin:
+		if ev.Client {
+			return
+		}
+		s := h.state(ctx)
+		if s == nil || s.kind != rpcNotStarted {
+			return
+		}
+		s.method = h.methods.dispatched(s.fullMethod)
+		if (ev.IsClientStream || ev.IsServerStream) && !h.streamsAsRequests {
+			s.kind = rpcStream
+			h.streams.Add(1)
+		} else {
+			s.kind = rpcUnary
+			h.inflight.Add(1)
+			s.timed = h.tw.Start(timeweighted.Ticks(ev.BeginTime.Sub(h.epoch)))
+		}
+	case *stats.End:
+		if ev.Client {
+			return
+		}
+		s := h.state(ctx)
+		if s == nil || s.kind == rpcNotStarted {
+			return
+		}
+		m := s.method
+		h.duration.Record(ctx, ev.EndTime.Sub(ev.BeginTime).Seconds(), m.recordOpts...)
+		h.methods.count(m, grpcCodeIndex(status.Code(ev.Error)))
+		if s.kind == rpcStream {
+			h.streams.Add(-1)
+		} else {
+			if s.timed {
+				h.tw.End(timeweighted.Ticks(ev.EndTime.Sub(h.epoch)))
+				s.timed = false
+			}
+			h.inflight.Add(-1)
+		}
+		s.kind = rpcNotStarted
+	}
+}
+
+// TagConn returns ctx unchanged: connections are not measured.
+func (h *ServerHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+// HandleConn does nothing: connections are not measured.
+func (h *ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+// observe reports the asynchronous instruments.
+func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
+	o.ObserveInt64(h.inflightObs, h.inflight.Load())
+	o.ObserveInt64(h.streamsObs, h.streams.Load())
+	t := h.methods
+	t.collectMu.Lock()
+	defer t.collectMu.Unlock()
+	w := h.tw.Load() // before the clock read (timeweighted.Counter.Advance)
+	now := timeweighted.Ticks(time.Since(h.epoch))
+	o.ObserveFloat64(h.inflightTime, float64(h.tw.Advance(timeweighted.Value(w, now)))*timeweighted.TickSeconds)
+	for _, m := range t.all() {
+		for code := range m.counts {
+			n := m.counts[code].Load()
+			if n == 0 {
+				continue
+			}
+			if m.countOpts[code] == nil {
+				m.countOpts[code] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(
+					rpcSystemKey.String("grpc"),
+					rpcMethodKey.String(m.name),
+					rpcStatusCodeKey.String(grpcCodeNames[code]),
+				))}
+			}
+			o.ObserveInt64(h.requests, n, m.countOpts[code]...)
+		}
+	}
+	if n := t.overflow.Load(); n > 0 {
+		o.ObserveInt64(h.requests, n, t.overflowOpt...)
+	}
+	return nil
+}
+
+// grpcMethod holds the counters of one rpc.method value.
+type grpcMethod struct {
+	name       string
+	recordOpts []metric.RecordOption
+	counts     [numGRPCCodes]atomic.Int64
+	// countOpts caches the attribute option of each code for collection,
+	// under grpcMethodTable.collectMu.
+	countOpts [numGRPCCodes][]metric.ObserveOption
+}
+
+func newGRPCMethod(name string) *grpcMethod {
+	return &grpcMethod{
+		name: name,
+		recordOpts: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
+			rpcSystemKey.String("grpc"), rpcMethodKey.String(name),
+		))},
+	}
+}
+
+// grpcMethodTable is the bounded set of methods of one stats handler,
+// keyed by full method name ("/package.Service/Method"). Lookups are
+// lock-free; learning a method replaces the map (copy on write).
+type grpcMethodTable struct {
+	learn  bool
+	max    int
+	other  *grpcMethod
+	byName atomic.Pointer[map[string]*grpcMethod]
+	list   atomic.Pointer[[]*grpcMethod]
+	mu     sync.Mutex
+	// series counts the runway.requests series (method, code) begun,
+	// under mu; past contract.DefaultMaxSeries − 1 of them, RPCs of a new
+	// combination are counted in overflow, reported with
+	// otel.metric.overflow=true as the SDK does past its cardinality
+	// limit.
+	series      int
+	overflow    atomic.Int64
+	overflowOpt []metric.ObserveOption
+	// collectMu serialises collections, which fill countOpts.
+	collectMu sync.Mutex
+}
+
+// count adds one finished RPC of method m with the code index code. The
+// first RPC of a (method, code) pair begins a series, within the bound.
+func (t *grpcMethodTable) count(m *grpcMethod, code int) {
+	c := &m.counts[code]
+	if c.Load() > 0 {
+		c.Add(1)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c.Load() == 0 {
+		if t.series >= contract.DefaultMaxSeries-1 { // the overflow series is one
+			t.overflow.Add(1)
+			return
+		}
+		t.series++
+	}
+	c.Add(1)
+}
+
+func newGRPCMethodTable(c *config) *grpcMethodTable {
+	t := &grpcMethodTable{max: c.maxMethods, other: newGRPCMethod(contract.Other)}
+	t.overflowOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
+	known := append(append([]string(nil), c.methods...), c.services...)
+	t.learn = c.methods == nil && c.services == nil
+	byName := make(map[string]*grpcMethod, len(known))
+	list := []*grpcMethod{t.other}
+	for _, full := range known {
+		if _, dup := byName[full]; dup {
+			continue
+		}
+		m := newGRPCMethod(full[1:])
+		byName[full] = m
+		list = append(list, m)
+	}
+	t.byName.Store(&byName)
+	t.list.Store(&list)
+	return t
+}
+
+// dispatched returns the method of an RPC that gRPC dispatched to a
+// handler: a known method, a newly learned one while learning and below
+// the bound, else the "_OTHER" entry.
+func (t *grpcMethodTable) dispatched(full string) *grpcMethod {
+	if m, ok := (*t.byName.Load())[full]; ok {
+		return m
+	}
+	if !t.learn || !validFullMethod(full) {
+		return t.other
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	byName := *t.byName.Load()
+	if m, ok := byName[full]; ok {
+		return m
+	}
+	list := *t.list.Load()
+	if len(list) > t.max { // the "_OTHER" entry does not count
+		return t.other
+	}
+	m := newGRPCMethod(full[1:])
+	next := make(map[string]*grpcMethod, len(byName)+1)
+	for k, v := range byName {
+		next[k] = v
+	}
+	next[full] = m
+	nextList := append(list[:len(list):len(list)], m)
+	t.list.Store(&nextList)
+	t.byName.Store(&next)
+	return m
+}
+
+func (t *grpcMethodTable) all() []*grpcMethod { return *t.list.Load() }

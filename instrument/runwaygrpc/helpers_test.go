@@ -1,0 +1,79 @@
+package runwaygrpc
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/internal/metrictest"
+	dto "github.com/prometheus/client_model/go"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// Metric names, as users read them.
+const (
+	inFlightName        = "runway.requests.in_flight"
+	inFlightTimeName    = "runway.requests.in_flight_time"
+	requestsName        = "runway.requests"
+	durationName        = "runway.request.duration"
+	streamsInFlightName = "runway.streams.in_flight"
+)
+
+// manual is an SDK MeterProvider read through a ManualReader.
+type manual struct {
+	provider *sdkmetric.MeterProvider
+	reader   *sdkmetric.ManualReader
+	m        *metrictest.Manual
+}
+
+func newManual(t testing.TB) *manual {
+	m := metrictest.NewManual(t)
+	return &manual{provider: m.Provider, reader: m.Reader, m: m}
+}
+
+func (m *manual) collect(t testing.TB) metricdata.ResourceMetrics { return m.m.Collect(t) }
+
+// scraped is an SDK MeterProvider exposed through the OTel Prometheus
+// exporter on its own registry, scraped over HTTP like Prometheus does.
+type scraped struct {
+	provider *sdkmetric.MeterProvider
+	s        *metrictest.Scraped
+}
+
+func newScraped(t testing.TB) *scraped {
+	s := metrictest.NewScraped(t)
+	return &scraped{provider: s.Provider, s: s}
+}
+
+func (s *scraped) scrape(t testing.TB) map[string]*dto.MetricFamily { return s.s.Scrape(t) }
+
+// The readers of package metrictest, under the names the tests use.
+var (
+	findMetric = metrictest.FindMetric
+	sumValue   = metrictest.SumValue
+	sumPoints  = metrictest.SumPoints
+	histPoint  = metrictest.HistPoint
+	promValue  = metrictest.PromValue
+	hasLabels  = metrictest.HasLabels
+	waitFor    = metrictest.WaitFor
+)
+
+// mustHandler wraps h with an HTTP middleware built with opts or fails
+// the test.
+func mustHandler(t testing.TB, h http.Handler, opts ...instrument.Option) http.Handler {
+	t.Helper()
+	mw, err := instrument.NewMiddleware(opts...)
+	if err != nil {
+		t.Fatalf("NewMiddleware: %v", err)
+	}
+	t.Cleanup(func() { _ = mw.Close() })
+	return mw.Wrap(h)
+}
+
+// inFlight reads runway.requests.in_flight through the manual reader.
+func (m *manual) inFlight(t testing.TB) int64 {
+	t.Helper()
+	v, _ := sumValue(m.collect(t), inFlightName)
+	return v
+}
