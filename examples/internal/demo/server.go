@@ -97,7 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.Join(err, exp.Shutdown(ctx))
 	}
 	// Connections accepted and open, and the kernel's accept queue (Linux).
-	counted, err := instrument.NewListener(ln, instrument.WithMeterProvider(exp.MeterProvider()))
+	counted, err := instrument.NewListener(ln, exp.MeterProvider())
 	if err != nil {
 		ln.Close()
 		return nil, errors.Join(err, exp.Shutdown(ctx))
