@@ -284,3 +284,19 @@ func WithInstrumentOptions(opts ...instrument.Option) Option {
 		c.instrumentOpts = append(c.instrumentOpts, opts...)
 	})
 }
+
+// WithoutScopeLabels removes the otel_scope_name, otel_scope_version and
+// otel_scope_schema_url labels from every series on the Prometheus
+// endpoint, so that the series carry exactly the labels asgi-runway's did.
+//
+// Default: the labels are kept, as the OpenTelemetry Prometheus exporter
+// does. They keep apart two instruments of the same name from different
+// instrumentation libraries on one MeterProvider (runway's and otelhttp's
+// http.server.request.duration, for example), which would otherwise collide
+// and fail the scrape; sum, avg and rate queries ignore them. Remove them
+// when a dashboard or rule matches series by their full label set, and only
+// when no two libraries on the provider share a metric name. OTLP exports
+// always carry the scope.
+func WithoutScopeLabels() Option {
+	return optionFunc(func(c *config) { c.withoutScope = true })
+}
