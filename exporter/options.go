@@ -292,8 +292,9 @@ func WithInstrumentOptions(opts ...instrument.Option) Option {
 // Default: the labels are kept, as the OpenTelemetry Prometheus exporter
 // does. They keep apart two instruments of the same name from different
 // instrumentation libraries on one MeterProvider (runway's and otelhttp's
-// http.server.request.duration, for example), which would otherwise collide
-// and fail the scrape; sum, avg and rate queries ignore them. Remove them
+// http.server.request.duration, for example), which would otherwise collide:
+// the scrape would keep one and lose the other. sum, avg and rate queries
+// ignore them. Remove them
 // when a dashboard or rule matches series by their full label set, and only
 // when no two libraries on the provider share a metric name. OTLP exports
 // always carry the scope.
