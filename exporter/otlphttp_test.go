@@ -507,3 +507,13 @@ func newCert(t *testing.T, name string, usage x509.ExtKeyUsage) testCert {
 	}
 	return c
 }
+
+// TestCollectorOutageHTTP is TestCollectorOutage over OTLP/HTTP: a
+// collector that accepts connections and never answers costs the
+// application nothing, and the totals arrive once a receiver answers.
+func TestCollectorOutageHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test of several seconds")
+	}
+	collectorOutage(t, protocolHTTP)
+}
