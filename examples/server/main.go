@@ -2,7 +2,10 @@
 // routes, instrumented with runway and exporting its metrics to
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s]
+//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s]
+//
+// With no -otlp-endpoint, the demo still pushes over OTLP when
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set.
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -11,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -27,12 +31,14 @@ func main() {
 	var cfg demo.Config
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8000", "application listen address")
 	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address instead of on the application's")
-	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "also push metrics over OTLP/gRPC (plaintext) to this host:port")
+	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "also push metrics over OTLP to this endpoint (host:port is plaintext; for http/protobuf a URL without a path gets /v1/metrics)")
+	flag.StringVar(&cfg.OTLPProtocol, "otlp-protocol", "", "OTLP protocol: grpc or http/protobuf (default OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)")
 	flag.DurationVar(&cfg.Interval, "interval", 0, "OTLP push interval (default 5s, or OTEL_METRIC_EXPORT_INTERVAL)")
 	flag.StringVar(&cfg.ServiceName, "service-name", "", "service.name (default runway-demo, or OTEL_SERVICE_NAME)")
 	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	flag.Parse()
+	cfg.OTLPFromEnv = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != ""
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
@@ -45,8 +51,8 @@ func main() {
 		log.Fatalf("server: %v", err)
 	}
 	log.Printf("serving %s (try %s/work?ms=100&mode=cpu); metrics at %s", srv.URL, srv.URL, srv.MetricsURL)
-	if cfg.OTLPEndpoint != "" {
-		log.Printf("pushing OTLP to %s", cfg.OTLPEndpoint)
+	if cfg.OTLPEndpoint != "" || cfg.OTLPFromEnv {
+		log.Printf("pushing OTLP to %s", cmp.Or(cfg.OTLPEndpoint, "the endpoint of OTEL_EXPORTER_OTLP_*ENDPOINT"))
 	}
 	<-ctx.Done()
 	stop()
