@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// prometheus3Bin returns the Prometheus 3 server named by RUNWAY_PROMETHEUS3
+// (Debian's Prometheus 2 has no OTLP receiver). Without it the test is
+// skipped, except in CI (CI set), where it fails. Build it with
+//
+//	GOBIN=DIR go install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0
+//
+// and set RUNWAY_PROMETHEUS3=DIR/prometheus.
+func prometheus3Bin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("RUNWAY_PROMETHEUS3")
+	if bin != "" {
+		if _, err := os.Stat(bin); err == nil {
+			return bin
+		}
+	}
+	msg := fmt.Sprintf("RUNWAY_PROMETHEUS3=%q does not name a Prometheus 3 server binary "+
+		"(GOBIN=DIR go install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0)", bin)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// startPrometheus3 runs a Prometheus 3 server with its OTLP receiver on a
+// free loopback port, promoting the resource attributes listed to labels.
+// It scrapes nothing: everything it holds was pushed.
+func startPrometheus3(t *testing.T, promote []string) *prometheus {
+	t.Helper()
+	bin := prometheus3Bin(t)
+	dir := t.TempDir()
+	config := map[string]any{
+		"global": map[string]any{"evaluation_interval": "1s"},
+		"otlp":   map[string]any{"promote_resource_attributes": promote},
+	}
+	data, err := yaml.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	proc := startProcess(t, "prometheus 3", environ(), bin,
+		"--config.file="+cfgFile,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--web.enable-otlp-receiver",
+	)
+	p := &prometheus{URL: "http://" + addr}
+	waitFor(t, 60*time.Second, "prometheus 3 ready", func() (bool, string) {
+		if proc.exited() {
+			t.Fatalf("prometheus 3 exited: %s", tail(proc.log.String(), 3000))
+		}
+		resp, err := http.Get(p.URL + "/-/ready")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	return p
+}
+
+// The KEDA queries for metrics pushed straight into Prometheus 3, as
+// docs/autoscaling.md shows them.
+const (
+	otlpSelector = `{k8s_namespace_name="default",job="runway-demo"}`
+	otlpKEDASum  = `sum(runway_requests_in_flight` + otlpSelector + `)`
+	otlpKEDAAvg  = `avg(runway_requests_in_flight` + otlpSelector + `)`
+	otlpPerPod   = `sum by (instance) (runway_requests_in_flight` + otlpSelector + `)`
+)
+
+// TestPrometheus3OTLP: three demo processes push over OTLP/HTTP straight
+// into Prometheus 3 (no collector, no scrape), configured only by the
+// standard OTEL_* variables, while they hold 2, 4 and 9 requests. What
+// lands carries Prometheus' OTLP names, job and instance from service.name
+// and service.instance.id, and the promoted resource attributes; the KEDA
+// queries of docs/autoscaling.md return the sum 15 and the average 5, and
+// the replica count the HPA computes from them is right.
+func TestPrometheus3OTLP(t *testing.T) {
+	prom := startPrometheus3(t, []string{"service.instance.id", "k8s.namespace.name", "k8s.pod.name"})
+	heldPerPod := []int{2, 4, 9}
+	var apps []*demo
+	for i := range heldPerPod {
+		pod := fmt.Sprintf("runway-demo-%d", i)
+		apps = append(apps, startDemo(t, pod, []string{
+			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+			"OTEL_EXPORTER_OTLP_ENDPOINT=" + prom.URL + "/api/v1/otlp",
+			"OTEL_METRIC_EXPORT_INTERVAL=1000",
+			"OTEL_RESOURCE_ATTRIBUTES=k8s.namespace.name=default,k8s.pod.name=" + pod,
+		}))
+	}
+
+	// Requests that finish, so the counter and the histogram have data.
+	for _, app := range apps {
+		for range 3 {
+			get(t, app.URL+"/work?ms=1")
+		}
+	}
+	sum := 0
+	var helds []*held
+	for i, n := range heldPerPod {
+		helds = append(helds, hold(t, apps[i].URL, n))
+		sum += n
+	}
+	current := len(heldPerPod)
+	avg := float64(sum) / float64(current)
+	for i, n := range heldPerPod {
+		valueAt(t, 5*time.Second, apps[i].MetricsURL, inFlight, nil, float64(n))
+	}
+	took := waitFor(t, 15*time.Second, "prometheus 3 has the held requests", func() (bool, string) {
+		res, err := prom.query(otlpKEDASum + " and count(runway_requests_in_flight" + otlpSelector + ") == 3")
+		if err != nil || len(res) != 1 {
+			return false, fmt.Sprint(res, err)
+		}
+		v := res[0].float(t)
+		return v == float64(sum), fmt.Sprint(v)
+	})
+	t.Logf("held requests queryable in Prometheus 3 %v after the apps counted them (push interval 1s)", took.Round(time.Millisecond))
+
+	t.Run("names, job, instance and promoted attributes", func(t *testing.T) {
+		res, err := prom.query("runway_requests_in_flight" + otlpSelector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != current {
+			t.Fatalf("%d series, want %d: %+v", len(res), current, res)
+		}
+		for _, s := range res {
+			m := s.Metric
+			if m["job"] != "runway-demo" || !strings.HasPrefix(m["instance"], "runway-demo-") {
+				t.Errorf("series %v: job/instance not from service.name/service.instance.id", m)
+			}
+			if m["service_instance_id"] != m["instance"] || m["k8s_pod_name"] != m["instance"] {
+				t.Errorf("series %v: service.instance.id and k8s.pod.name not promoted", m)
+			}
+			for k := range m {
+				if strings.HasPrefix(k, "otel_scope_") {
+					t.Errorf("series %v: scope label %s (Prometheus does not promote the scope by default)", m, k)
+				}
+			}
+		}
+		t.Logf("series: %v", res[0].Metric)
+		for _, q := range []string{
+			"sum(runway_requests_total" + otlpSelector + ")",
+			"sum(runway_request_duration_seconds_count" + otlpSelector + ")",
+		} {
+			// The 3 finished requests per pod (the held ones are not finished).
+			if v := prom.scalar(t, q); v != float64(3*current) {
+				t.Errorf("%s = %v, want %d", q, v, 3*current)
+			}
+		}
+		if v := prom.scalar(t, `count(runway_request_duration_seconds_bucket{job="runway-demo",instance="runway-demo-0",le="+Inf"})`); v < 1 {
+			t.Errorf("no +Inf bucket of runway_request_duration_seconds: %v", v)
+		}
+	})
+
+	var so struct {
+		Spec struct {
+			Triggers []struct {
+				MetricType string            `json:"metricType"`
+				Metadata   map[string]string `json:"metadata"`
+			} `json:"triggers"`
+		} `json:"spec"`
+	}
+	manifest(t, "keda-scaledobject.yaml", &so)
+	threshold, err := strconv.ParseFloat(so.Spec.Triggers[0].Metadata["threshold"], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int(math.Ceil(float64(current) * avg / threshold))
+	for _, tc := range []struct {
+		query, metricType string
+		value             float64
+	}{
+		{otlpKEDASum, so.Spec.Triggers[0].MetricType, float64(sum)},
+		{otlpKEDAAvg, "Value", avg},
+	} {
+		v := prom.scalar(t, tc.query)
+		got := hpaDesired(tc.metricType, current, v, threshold)
+		t.Logf("%s [%s] = %v -> desired %d replicas (want %d)", tc.query, tc.metricType, v, got, want)
+		if v != tc.value {
+			t.Errorf("%s = %v, want %v", tc.query, v, tc.value)
+		}
+		if got != want {
+			t.Errorf("%s [%s]: desired %d replicas, want %d", tc.query, tc.metricType, got, want)
+		}
+	}
+	res, err := prom.query(otlpPerPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perPod := map[string]float64{}
+	for _, s := range res {
+		perPod[s.Metric["instance"]] = s.float(t)
+	}
+	for i, n := range heldPerPod {
+		if got := perPod[fmt.Sprintf("runway-demo-%d", i)]; got != float64(n) {
+			t.Errorf("%s: runway-demo-%d = %v, want %d", otlpPerPod, i, got, n)
+		}
+	}
+
+	t.Run("docs/autoscaling.md shows these queries", func(t *testing.T) {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "autoscaling.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{otlpKEDASum, otlpKEDAAvg, otlpPerPod, "--web.enable-otlp-receiver", "service.instance.id"} {
+			if !strings.Contains(string(doc), q) {
+				t.Errorf("docs/autoscaling.md does not show %q", q)
+			}
+		}
+	})
+
+	// Released: every pod pushes 0 within two intervals.
+	for _, h := range helds {
+		h.release()
+	}
+	took = waitFor(t, 5*time.Second, "in flight back to 0 in Prometheus 3", func() (bool, string) {
+		res, err := prom.query(otlpKEDASum)
+		if err != nil || len(res) != 1 {
+			return false, fmt.Sprint(res, err)
+		}
+		v := res[0].float(t)
+		return v == 0, fmt.Sprint(v)
+	})
+	t.Logf("released: 0 in Prometheus 3 after %v", took.Round(time.Millisecond))
+}
