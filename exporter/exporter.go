@@ -23,7 +23,7 @@ import (
 const MetricsPath = "/metrics"
 
 // Exporter owns an SDK MeterProvider and the readers that get its metrics
-// out: Prometheus pull, OTLP/gRPC push, or both. Create it with [New] and
+// out: Prometheus pull, OTLP push (gRPC or HTTP), or both. Create it with [New] and
 // stop it with [Exporter.Shutdown].
 type Exporter struct {
 	provider *sdkmetric.MeterProvider
