@@ -12,6 +12,9 @@ import (
 // the in-flight value equals the requests held, then 0, and the counter
 // equals the requests sent.
 func TestSidecarHTTPFromEnvironment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
 	col := newCollector(t, "sidecar.yaml")
 	col.start()
 	app := startDemo(t, "demo-http", []string{
@@ -38,6 +41,9 @@ func TestSidecarHTTPFromEnvironment(t *testing.T) {
 // TestStartOrderAndOutagesHTTP is TestStartOrderAndOutages over OTLP/HTTP
 // (the -otlp-protocol flag).
 func TestStartOrderAndOutagesHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
 	col := newCollector(t, "sidecar.yaml")
 	startOrderAndOutages(t, col, "-otlp-protocol", "http/protobuf", "-otlp-endpoint", "http://"+col.HTTP)
 }
@@ -47,6 +53,9 @@ func TestStartOrderAndOutagesHTTP(t *testing.T) {
 // The collector's Prometheus endpoint still shows the absolute number of
 // requests held and the running total of requests and of the histogram.
 func TestDeltaTemporalityThroughCollector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
 	col := newCollector(t, "sidecar.yaml")
 	col.start()
 	app := startDemo(t, "demo-delta", []string{

@@ -96,6 +96,9 @@ const (
 // queries of docs/autoscaling.md return the sum 15 and the average 5, and
 // the replica count the HPA computes from them is right.
 func TestPrometheus3OTLP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
 	prom := startPrometheus3(t, []string{"service.instance.id", "k8s.namespace.name", "k8s.pod.name"})
 	heldPerPod := []int{2, 4, 9}
 	var apps []*demo
