@@ -3,15 +3,12 @@ package e2e
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
 
 // prometheus3Bin returns the Prometheus 3 server named by RUNWAY_PROMETHEUS3
@@ -49,34 +46,7 @@ func startPrometheus3(t *testing.T, promote []string) *prometheus {
 		"global": map[string]any{"evaluation_interval": "1s"},
 		"otlp":   map[string]any{"promote_resource_attributes": promote},
 	}
-	data, err := yaml.Marshal(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	proc := startProcess(t, "prometheus 3", environ(), bin,
-		"--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--web.enable-otlp-receiver",
-	)
-	p := &prometheus{URL: "http://" + addr}
-	waitFor(t, 60*time.Second, "prometheus 3 ready", func() (bool, string) {
-		if proc.exited() {
-			t.Fatalf("prometheus 3 exited: %s", tail(proc.log.String(), 3000))
-		}
-		resp, err := http.Get(p.URL + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-	return p
+	return runPrometheus(t, "prometheus 3", bin, dir, config, "--web.enable-otlp-receiver")
 }
 
 // The KEDA queries for metrics pushed straight into Prometheus 3, as
