@@ -26,6 +26,7 @@ import (
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/protobuf/proto"
@@ -516,4 +517,34 @@ func TestCollectorOutageHTTP(t *testing.T) {
 		t.Skip("a load test of several seconds")
 	}
 	collectorOutage(t, protocolHTTP)
+}
+
+// TestOTLPGRPCMutualTLS pushes over gRPC with TLS to a receiver that
+// requires a client certificate; the CA, certificate and key come from the
+// generic OTEL_EXPORTER_OTLP_* certificate variables, read by New.
+func TestOTLPGRPCMutualTLS(t *testing.T) {
+	server := newCert(t, "server", x509.ExtKeyUsageServerAuth)
+	client := newCert(t, "client", x509.ExtKeyUsageClientAuth)
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(client.leaf)
+	r := startReceiver(t, "127.0.0.1:0", grpc.Creds(credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{server.pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    clientCAs,
+		MinVersion:   tls.VersionTLS12,
+	})))
+	env := map[string]string{
+		envOTLPCertificate:       server.certFile,
+		envOTLPClientCertificate: client.certFile,
+		envOTLPClientKey:         client.keyFile,
+	}
+	e, err := New(context.Background(), mapEnv(env), WithOTLP("https://"+r.addr), WithExportInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter(t, e, "grpc.mtls.requests").Add(context.Background(), 6)
+	flushOTLP(t, e)
+	if v, ok := r.lastSum("grpc.mtls.requests"); !ok || v != 6 {
+		t.Errorf("grpc.mtls.requests at the receiver = %v (found %v), want 6", v, ok)
+	}
 }
