@@ -548,3 +548,34 @@ func TestOTLPGRPCMutualTLS(t *testing.T) {
 		t.Errorf("grpc.mtls.requests at the receiver = %v (found %v), want 6", v, ok)
 	}
 }
+
+// TestOTLPTimeoutVariable: OTEL_EXPORTER_OTLP_METRICS_TIMEOUT (else
+// OTEL_EXPORTER_OTLP_TIMEOUT) bounds one export to a collector that never
+// answers, retries included, below the export timeout (here 2 s).
+func TestOTLPTimeoutVariable(t *testing.T) {
+	hookOtelErrors(t, func(error) {})
+	for _, protocol := range []string{protocolGRPC, protocolHTTP} {
+		for _, name := range []string{envOTLPTimeout, envOTLPMetricsTimeout} {
+			t.Run(protocol+" "+name, func(t *testing.T) {
+				hole := newBlackhole(t)
+				e, err := New(context.Background(), mapEnv(map[string]string{name: "300"}),
+					WithOTLP(hole.ln.Addr().String()), WithOTLPProtocol(protocol), WithExportInterval(2*time.Second))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Shutdown(context.Background())
+				counter(t, e, "timeout.requests").Add(context.Background(), 1)
+				start := time.Now()
+				err = e.MeterProvider().ForceFlush(context.Background())
+				took := time.Since(start)
+				t.Logf("export to a collector that never answers failed after %v: %v", took.Round(time.Millisecond), err)
+				if err == nil {
+					t.Fatal("an export to a collector that never answers succeeded")
+				}
+				if took < 250*time.Millisecond || took > time.Second {
+					t.Errorf("the export took %v, want about the 300 ms of %s (the export timeout is 2 s)", took, name)
+				}
+			})
+		}
+	}
+}
