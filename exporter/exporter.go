@@ -23,8 +23,8 @@ import (
 const MetricsPath = "/metrics"
 
 // Exporter owns an SDK MeterProvider and the readers that get its metrics
-// out: Prometheus pull, OTLP push (gRPC or HTTP), or both. Create it with [New] and
-// stop it with [Exporter.Shutdown].
+// out: Prometheus pull, OTLP push (gRPC or HTTP), or both. Create it with
+// [New] and stop it with [Exporter.Shutdown].
 type Exporter struct {
 	provider *sdkmetric.MeterProvider
 	metrics  http.Handler // nil when Prometheus is disabled
