@@ -2,7 +2,8 @@
 // routes, instrumented with runway and exporting its metrics to
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s]
+//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s] [-limit N -limit-queue Q]
+//	go run ./examples/server -healthcheck http://127.0.0.1:8000/healthz
 //
 // With no -otlp-endpoint, the demo still pushes over OTLP when
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set.
@@ -36,12 +37,18 @@ func main() {
 	flag.DurationVar(&cfg.Interval, "interval", 0, "OTLP push interval (default 5s, or OTEL_METRIC_EXPORT_INTERVAL)")
 	flag.StringVar(&cfg.ServiceName, "service-name", "", "service.name (default runway-demo, or OTEL_SERVICE_NAME)")
 	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
+	flag.IntVar(&cfg.Limit, "limit", 0, "admit at most N requests at once (0: no limit)")
+	flag.IntVar(&cfg.LimitQueue, "limit-queue", 0, "with -limit: up to N more wait for a slot; others get 503")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	health := flag.String("healthcheck", "", "only check that this URL answers 200, and exit 0 if it does, else 1 (the image's HEALTHCHECK)")
 	flag.Parse()
 	cfg.OTLPFromEnv = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != ""
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
+	}
+	if *health != "" {
+		os.Exit(healthcheck(*health))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

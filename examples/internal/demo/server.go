@@ -36,6 +36,10 @@ type Config struct {
 	// empty keeps the exporter's defaults (environment, then "runway-demo"
 	// and hostname-pid).
 	ServiceName, InstanceID string
+	// Limit, when positive, admits at most Limit requests at once, with up
+	// to LimitQueue more waiting (instrument.WithConcurrencyLimit): a pod
+	// of bounded capacity, like a worker pool.
+	Limit, LimitQueue int
 	// Options are passed on to the exporter, after those above.
 	Options []exporter.Option
 }
@@ -83,6 +87,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Interval > 0 {
 		opts = append(opts, exporter.WithExportInterval(cfg.Interval))
 	}
+	if cfg.Limit > 0 {
+		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConcurrencyLimit(cfg.Limit, cfg.LimitQueue)))
+	}
 	opts = append(opts, cfg.Options...)
 
 	ln, err := net.Listen("tcp", addr)
@@ -95,6 +102,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	handler, err := exp.Handler(Routes())
+	if err != nil {
+		ln.Close()
+		return nil, errors.Join(err, exp.Shutdown(ctx))
+	}
+	// Connections accepted and open, and the kernel's accept queue (Linux).
+	counted, err := instrument.NewListener(ln, instrument.WithMeterProvider(exp.MeterProvider()))
 	if err != nil {
 		ln.Close()
 		return nil, errors.Join(err, exp.Shutdown(ctx))
@@ -114,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if a := exp.MetricsAddr(); a != "" {
 		s.MetricsURL = "http://" + a + "/metrics"
 	}
-	go func() { s.served <- s.srv.Serve(ln) }()
+	go func() { s.served <- s.srv.Serve(counted) }()
 	return s, nil
 }
 
