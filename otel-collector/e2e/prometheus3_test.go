@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,7 +61,13 @@ const (
 	otlpKEDASum  = `sum(runway_requests_in_flight` + otlpSelector + `)`
 	otlpKEDAAvg  = `avg(runway_requests_in_flight` + otlpSelector + `)`
 	otlpPerPod   = `sum by (instance) (runway_requests_in_flight` + otlpSelector + `)`
+
+	otlpTimeWeighted = `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total` + otlpSelector + `[1m])[1m:1s]))`
+	otlpLatestIrate  = `sum(irate(runway_requests_in_flight_time_seconds_total` + otlpSelector + `[1m]))`
 )
+
+// pushInterval is the demos' OTLP push interval in TestPrometheus3OTLP.
+const pushInterval = 2 * time.Second
 
 // TestPrometheus3OTLP: three demo processes push over OTLP/HTTP straight
 // into Prometheus 3 (no collector, no scrape), configured only by the
@@ -76,26 +83,24 @@ func TestPrometheus3OTLP(t *testing.T) {
 	prom := startPrometheus3(t, []string{"service.instance.id", "k8s.namespace.name", "k8s.pod.name"})
 	heldPerPod := []int{2, 4, 9}
 	var apps []*demo
-	for i := range heldPerPod {
+	var helds []*held
+	sum := 0
+	for i, n := range heldPerPod {
 		pod := fmt.Sprintf("runway-demo-%d", i)
-		apps = append(apps, startDemo(t, pod, []string{
+		app := startDemo(t, pod, []string{
 			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
 			"OTEL_EXPORTER_OTLP_ENDPOINT=" + prom.URL + "/api/v1/otlp",
-			"OTEL_METRIC_EXPORT_INTERVAL=1000",
+			"OTEL_METRIC_EXPORT_INTERVAL=" + strconv.Itoa(int(pushInterval/time.Millisecond)),
 			"OTEL_RESOURCE_ATTRIBUTES=k8s.namespace.name=default,k8s.pod.name=" + pod,
-		}))
-	}
-
-	// Requests that finish, so the counter and the histogram have data.
-	for _, app := range apps {
+		})
+		apps = append(apps, app)
+		// Right after the start, before the first push: requests that
+		// finish (so the counter and the histogram have data), then the
+		// held ones, so every push of this pod carries them.
 		for range 3 {
 			get(t, app.URL+"/work?ms=1")
 		}
-	}
-	sum := 0
-	var helds []*held
-	for i, n := range heldPerPod {
-		helds = append(helds, hold(t, apps[i].URL, n))
+		helds = append(helds, hold(t, app.URL, n))
 		sum += n
 	}
 	current := len(heldPerPod)
@@ -111,7 +116,34 @@ func TestPrometheus3OTLP(t *testing.T) {
 		v := res[0].float(t)
 		return v == float64(sum), fmt.Sprint(v)
 	})
-	t.Logf("held requests queryable in Prometheus 3 %v after the apps counted them (push interval 1s)", took.Round(time.Millisecond))
+	t.Logf("held requests queryable in Prometheus 3 %v after the apps counted them (push interval %v)", took.Round(time.Millisecond), pushInterval)
+
+	// The time-weighted KEDA query of examples/kubernetes reads the
+	// request-seconds counter: once two pushes carry the held requests, its
+	// irate is each pod's exact concurrency, and the minute's average is the
+	// same because every push of every pod carried them.
+	for _, app := range apps {
+		q := `min_over_time(runway_requests_in_flight{instance="` + app.Instance + `"}[5m])`
+		if v, want := prom.scalar(t, q), float64(heldPerPod[slices.Index(apps, app)]); v != want {
+			t.Fatalf("%s = %v: a push of %s before its requests were held (the machine is too slow for this test's premise)", q, v, app.Instance)
+		}
+	}
+	took = waitFor(t, 5*pushInterval, "the time-weighted query has the held requests", func() (bool, string) {
+		res, err := prom.query(otlpLatestIrate)
+		if err != nil || len(res) != 1 {
+			return false, fmt.Sprint(res, err)
+		}
+		v := res[0].float(t)
+		return math.Abs(v-float64(sum)) < 0.01*float64(sum), fmt.Sprint(v)
+	})
+	t.Logf("time-weighted: %s ≈ %d after %v more", otlpLatestIrate, sum, took.Round(time.Millisecond))
+	// The subquery's steps are aligned to whole seconds: its last step needs
+	// two samples of each pod before it.
+	perPodAveraged := `count(avg_over_time(irate(runway_requests_in_flight_time_seconds_total` + otlpSelector + `[1m])[1m:1s]))`
+	waitFor(t, 3*pushInterval, "the averaged time-weighted query has every pod", func() (bool, string) {
+		res, err := prom.query(perPodAveraged)
+		return err == nil && len(res) == 1 && res[0].float(t) == float64(current), fmt.Sprint(res, err)
+	})
 
 	t.Run("names, job, instance and promoted attributes", func(t *testing.T) {
 		res, err := prom.query("runway_requests_in_flight" + otlpSelector)
@@ -166,16 +198,17 @@ func TestPrometheus3OTLP(t *testing.T) {
 	want := int(math.Ceil(float64(current) * avg / threshold))
 	for _, tc := range []struct {
 		query, metricType string
-		value             float64
+		value, tolerance  float64
 	}{
-		{otlpKEDASum, so.Spec.Triggers[0].MetricType, float64(sum)},
-		{otlpKEDAAvg, "Value", avg},
+		{otlpTimeWeighted, so.Spec.Triggers[0].MetricType, float64(sum), 0.02 * float64(sum)},
+		{otlpKEDASum, so.Spec.Triggers[0].MetricType, float64(sum), 0},
+		{otlpKEDAAvg, "Value", avg, 0},
 	} {
 		v := prom.scalar(t, tc.query)
 		got := hpaDesired(tc.metricType, current, v, threshold)
 		t.Logf("%s [%s] = %v -> desired %d replicas (want %d)", tc.query, tc.metricType, v, got, want)
-		if v != tc.value {
-			t.Errorf("%s = %v, want %v", tc.query, v, tc.value)
+		if math.Abs(v-tc.value) > tc.tolerance {
+			t.Errorf("%s = %v, want %v (±%v)", tc.query, v, tc.value, tc.tolerance)
 		}
 		if got != want {
 			t.Errorf("%s [%s]: desired %d replicas, want %d", tc.query, tc.metricType, got, want)
@@ -200,18 +233,18 @@ func TestPrometheus3OTLP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, q := range []string{otlpKEDASum, otlpKEDAAvg, otlpPerPod, "--web.enable-otlp-receiver", "service.instance.id"} {
+		for _, q := range []string{otlpTimeWeighted, otlpKEDASum, otlpKEDAAvg, otlpPerPod, "--web.enable-otlp-receiver", "service.instance.id"} {
 			if !strings.Contains(string(doc), q) {
 				t.Errorf("docs/autoscaling.md does not show %q", q)
 			}
 		}
 	})
 
-	// Released: every pod pushes 0 within two intervals.
+	// Released: every pod pushes 0 within an interval or two.
 	for _, h := range helds {
 		h.release()
 	}
-	took = waitFor(t, 5*time.Second, "in flight back to 0 in Prometheus 3", func() (bool, string) {
+	took = waitFor(t, 3*pushInterval, "in flight back to 0 in Prometheus 3", func() (bool, string) {
 		res, err := prom.query(otlpKEDASum)
 		if err != nil || len(res) != 1 {
 			return false, fmt.Sprint(res, err)
