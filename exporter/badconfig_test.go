@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,10 @@ func TestBadConfiguration(t *testing.T) {
 	defer busy.Close()
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	hash := bcryptHash(t, "pw")
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	type env = map[string]string
 	for _, tc := range []struct {
@@ -63,6 +68,17 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "WithMetricsBasicAuth user twice", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsBasicAuth("u", hash), WithMetricsBasicAuth("u", hash)}, want: ErrInvalidOption, names: []string{"WithMetricsBasicAuth", "twice"}},
 		{name: "WithMetricsBasicAuth without WithMetricsAddr", opts: []Option{WithMetricsBasicAuth("u", hash)}, want: ErrInvalidOption, names: []string{"WithMetricsBasicAuth", "WithMetricsAddr"}},
 
+		{name: "WithOTLPProtocol http/json", opts: []Option{WithOTLP("c:1"), WithOTLPProtocol("http/json")}, want: ErrInvalidOption, names: []string{"WithOTLPProtocol", "http/json"}},
+		{name: "WithOTLPCompression br", opts: []Option{WithOTLP("c:1"), WithOTLPCompression("br")}, want: ErrInvalidOption, names: []string{"WithOTLPCompression"}},
+		{name: "WithOTLPHeaders bad name", opts: []Option{WithOTLP("c:1"), WithOTLPHeaders(map[string]string{"api key": "v"})}, want: ErrInvalidOption, names: []string{"WithOTLPHeaders"}},
+		{name: "WithOTLPHeaders newline", opts: []Option{WithOTLP("c:1"), WithOTLPHeaders(map[string]string{"k": "a\r\nb"})}, want: ErrInvalidOption, names: []string{"WithOTLPHeaders"}},
+		{name: "WithOTLPCertificates missing CA", opts: []Option{WithOTLP("https://c:1"), WithOTLPCertificates(missing, "", "")}, want: ErrInvalidOption, names: []string{"WithOTLPCertificates", "missing.pem"}},
+		{name: "WithOTLPCertificates key without certificate", opts: []Option{WithOTLP("https://c:1"), WithOTLPCertificates("", "", missing)}, want: ErrInvalidOption, names: []string{"WithOTLPCertificates"}},
+		{name: "WithOTLPCertificates not PEM", opts: []Option{WithOTLP("https://c:1"), WithOTLPCertificates(notPEM, "", "")}, want: ErrInvalidOption, names: []string{"WithOTLPCertificates", "PEM"}},
+		{name: "WithTemporalityPreference unknown", opts: []Option{WithOTLP("c:1"), WithTemporalityPreference("sometimes")}, want: ErrInvalidOption, names: []string{"WithTemporalityPreference"}},
+		{name: "WithOTLP http query", opts: []Option{WithOTLPProtocol("http/protobuf"), WithOTLP("http://c:4318/v1/metrics?x=1")}, want: ErrInvalidOption, names: []string{"WithOTLP"}},
+		{name: "WithOTLP http bad scheme", opts: []Option{WithOTLPProtocol("http/protobuf"), WithOTLP("grpc://c:4318")}, want: ErrInvalidOption, names: []string{"WithOTLP"}},
+
 		// Environment variables.
 		{name: "OTEL_METRICS_EXPORTER unknown", env: env{envMetricsExporter: "prometheus,zipkin"}, want: ErrInvalidEnv, names: []string{envMetricsExporter, "zipkin"}},
 		{name: "OTEL_METRICS_EXPORTER none with others", env: env{envMetricsExporter: "none,otlp"}, want: ErrInvalidEnv, names: []string{envMetricsExporter}},
@@ -77,6 +93,24 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "OTEL_RESOURCE_ATTRIBUTES no =", env: env{envResourceAttributes: "team"}, want: ErrInvalidEnv, names: []string{envResourceAttributes}},
 		{name: "OTEL_RESOURCE_ATTRIBUTES empty key", env: env{envResourceAttributes: "=v"}, want: ErrInvalidEnv, names: []string{envResourceAttributes}},
 		{name: "OTEL_RESOURCE_ATTRIBUTES bad escape", env: env{envResourceAttributes: "k=%zz"}, want: ErrInvalidEnv, names: []string{envResourceAttributes}},
+
+		{name: "OTEL_EXPORTER_OTLP_PROTOCOL unknown", env: env{envMetricsExporter: "otlp", envOTLPProtocol: "http/json"}, want: ErrInvalidEnv, names: []string{envOTLPProtocol}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL unknown", env: env{envMetricsExporter: "otlp", envOTLPMetricsProtocol: "HTTP"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsProtocol}},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT http fragment", env: env{envMetricsExporter: "otlp", envOTLPProtocol: "http/protobuf", envOTLPEndpoint: "http://c:4318/#x"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT http port", env: env{envMetricsExporter: "otlp", envOTLPProtocol: "http/protobuf", envOTLPMetricsEndpoint: "http://c:99999/v1/metrics"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsEndpoint}},
+		{name: "OTEL_EXPORTER_OTLP_HEADERS no =", env: env{envMetricsExporter: "otlp", envOTLPHeaders: "api-key"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_HEADERS bad escape", env: env{envMetricsExporter: "otlp", envOTLPMetricsHeaders: "k=%zz"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsHeaders}},
+		{name: "OTEL_EXPORTER_OTLP_HEADERS bad name", env: env{envMetricsExporter: "otlp", envOTLPHeaders: "a:b=c"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders}},
+		{name: "OTEL_EXPORTER_OTLP_COMPRESSION unknown", env: env{envMetricsExporter: "otlp", envOTLPCompression: "zstd"}, want: ErrInvalidEnv, names: []string{envOTLPCompression}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION unknown", env: env{envMetricsExporter: "otlp", envOTLPMetricsCompression: "deflate"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsCompression}},
+		{name: "OTEL_EXPORTER_OTLP_TIMEOUT with unit", env: env{envMetricsExporter: "otlp", envOTLPTimeout: "10s"}, want: ErrInvalidEnv, names: []string{envOTLPTimeout}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT zero", env: env{envMetricsExporter: "otlp", envOTLPMetricsTimeout: "0"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsTimeout}},
+		{name: "OTEL_EXPORTER_OTLP_CERTIFICATE missing", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "https://c:4317", envOTLPCertificate: missing}, want: ErrInvalidEnv, names: []string{envOTLPCertificate, "missing.pem"}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE not PEM", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "https://c:4317", envOTLPMetricsCertificate: notPEM}, want: ErrInvalidEnv, names: []string{envOTLPMetricsCertificate}},
+		{name: "OTEL_EXPORTER_OTLP_CLIENT_KEY without certificate", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "https://c:4317", envOTLPClientKey: notPEM}, want: ErrInvalidEnv, names: []string{envOTLPClientKey}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE without key", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "https://c:4317", envOTLPMetricsClientCertificate: notPEM}, want: ErrInvalidEnv, names: []string{envOTLPMetricsClientCertificate}},
+		{name: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE unreadable pair", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "https://c:4317", envOTLPClientCertificate: notPEM, envOTLPClientKey: notPEM}, want: ErrInvalidEnv, names: []string{envOTLPClientCertificate}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE unknown", env: env{envMetricsExporter: "otlp", envTemporalityPreference: "deltas"}, want: ErrInvalidEnv, names: []string{envTemporalityPreference}},
 
 		// Several at once: all are reported.
 		{name: "every bad value is reported", env: env{envExportInterval: "soon", envResourceAttributes: "x"},

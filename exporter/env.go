@@ -68,13 +68,15 @@ type config struct {
 	registry       *prometheus.Registry
 	instrumentOpts []instrument.Option
 	exemplarFilter exemplar.Filter // nil: OTEL_METRICS_EXEMPLAR_FILTER, else off
+	withoutScope   bool
+	o              otlpSettings // OTLP transport, see otlp.go
 
 	// Resolved by newConfig.
 	target   otlpTarget
 	resource []attribute.KeyValue // increasing priority: the last value of a key wins
 }
 
-// otlpTarget is a parsed OTLP/gRPC endpoint.
+// otlpTarget is a parsed OTLP endpoint.
 type otlpTarget struct {
 	hostPort string // "host:port", what gRPC dials
 	tls      bool
@@ -106,28 +108,6 @@ func newConfig(opts []Option) (*config, error) {
 		c.invalid("WithMetricsBasicAuth", "applies to the separate metrics listener only: WithMetricsAddr is not set")
 	}
 
-	if c.otlp {
-		source, raw := "WithOTLP", c.endpoint
-		if raw == "" {
-			source, raw = envOTLPMetricsEndpoint, c.env(envOTLPMetricsEndpoint)
-		}
-		if raw == "" {
-			source, raw = envOTLPEndpoint, c.env(envOTLPEndpoint)
-		}
-		if raw == "" {
-			source, raw = "default", DefaultOTLPEndpoint
-		}
-		t, err := parseEndpoint(raw)
-		switch {
-		case err == nil:
-			c.target = t
-		case source == "WithOTLP":
-			c.invalid("WithOTLP", "%v", err)
-		default:
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, source, err))
-		}
-	}
-
 	if c.interval == 0 {
 		d, err := c.envMillis(envExportInterval)
 		c.appendErr(err)
@@ -139,6 +119,9 @@ func newConfig(opts []Option) (*config, error) {
 		c.timeout = cmp.Or(d, c.interval)
 	}
 	c.timeout = min(c.timeout, c.interval)
+	if c.otlp {
+		c.resolveOTLP()
+	}
 
 	if c.exemplarFilter == nil {
 		f, err := parseExemplarFilter(c.env(envExemplarFilter))

@@ -14,12 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	promexporter "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // MetricsPath is the path on which the Prometheus metrics are served, on the
@@ -27,8 +23,8 @@ import (
 const MetricsPath = "/metrics"
 
 // Exporter owns an SDK MeterProvider and the readers that get its metrics
-// out: Prometheus pull, OTLP/gRPC push, or both. Create it with [New] and
-// stop it with [Exporter.Shutdown].
+// out: Prometheus pull, OTLP push (gRPC or HTTP), or both. Create it with
+// [New] and stop it with [Exporter.Shutdown].
 type Exporter struct {
 	provider *sdkmetric.MeterProvider
 	metrics  http.Handler // nil when Prometheus is disabled
@@ -92,9 +88,9 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 		e.listener = ln
 	}
 
-	var otlpExp *otlpmetricgrpc.Exporter
+	var otlpExp sdkmetric.Exporter
 	if c.otlp {
-		otlpExp, err = otlpmetricgrpc.New(ctx, otlpOptions(c)...)
+		otlpExp, err = newOTLPExporter(ctx, c)
 		if err != nil {
 			e.closeListener()
 			return nil, fmt.Errorf("exporter: otlp: %w", err)
@@ -110,7 +106,11 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 		if reg == nil {
 			reg = prometheus.NewRegistry()
 		}
-		reader, err := promexporter.New(promexporter.WithRegisterer(reg))
+		promOpts := []promexporter.Option{promexporter.WithRegisterer(reg)}
+		if c.withoutScope {
+			promOpts = append(promOpts, promexporter.WithoutScopeInfo())
+		}
+		reader, err := promexporter.New(promOpts...)
 		if err != nil {
 			e.closeListener()
 			if otlpExp != nil {
@@ -130,52 +130,6 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 		e.serve(certs, c.metricsUsers)
 	}
 	return e, nil
-}
-
-// otlpOptions configures the OTLP/gRPC exporter so that it never blocks the
-// application and reconnects quickly to a collector that starts late.
-func otlpOptions(c *config) []otlpmetricgrpc.Option {
-	var opts []otlpmetricgrpc.Option
-	if c.target.tls {
-		// An https URL turns transport security on even if
-		// OTEL_EXPORTER_OTLP_INSECURE says otherwise; a CA from
-		// OTEL_EXPORTER_OTLP_CERTIFICATE still applies.
-		opts = append(opts, otlpmetricgrpc.WithEndpointURL("https://"+c.target.hostPort))
-	} else {
-		opts = append(opts,
-			otlpmetricgrpc.WithEndpoint(c.target.hostPort),
-			otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
-	}
-
-	// gRPC's reconnect backoff grows to 120 s by default: a collector that
-	// comes up after the application would see nothing for minutes. Keep
-	// the longest wait between connection attempts at half an interval
-	// (jitter adds up to 20 %), so data flows within two intervals.
-	maxDelay := max(c.interval/2, 10*time.Millisecond)
-	connect := grpc.ConnectParams{
-		Backoff: backoff.Config{
-			BaseDelay:  min(time.Second, maxDelay),
-			Multiplier: backoff.DefaultConfig.Multiplier,
-			Jitter:     backoff.DefaultConfig.Jitter,
-			MaxDelay:   maxDelay,
-		},
-		MinConnectTimeout: max(c.interval, time.Second),
-	}
-
-	// Retry a failed export within its own timeout only, so exports never
-	// pile up; the next interval sends the cumulative values again.
-	retry := otlpmetricgrpc.RetryConfig{
-		Enabled:         true,
-		InitialInterval: min(max(c.timeout/10, 10*time.Millisecond), time.Second),
-		MaxInterval:     max(c.timeout/2, 10*time.Millisecond),
-		MaxElapsedTime:  c.timeout,
-	}
-
-	return append(opts,
-		otlpmetricgrpc.WithTimeout(c.timeout),
-		otlpmetricgrpc.WithRetry(retry),
-		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)),
-	)
 }
 
 // serve starts the separate metrics listener, over TLS when certs is not

@@ -93,17 +93,22 @@ func WithPrometheus() Option {
 	})
 }
 
-// WithOTLP enables the OTLP/gRPC push exporter, which sends every interval
-// (see [WithExportInterval]) with cumulative temporality, so an export that
-// fails is made good by the next one.
+// WithOTLP enables the OTLP push exporter (gRPC by default, HTTP with
+// [WithOTLPProtocol]), which sends every interval (see [WithExportInterval])
+// with cumulative temporality, so an export that fails is made good by the
+// next one.
 //
-// endpoint is "host:port" or "http://host:port" for a plaintext connection
-// (a sidecar collector), or "https://host:port" for TLS with the system's
-// root certificates (or OTEL_EXPORTER_OTLP_CERTIFICATE). The port defaults to
-// 4317. An empty endpoint takes OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else
-// OTEL_EXPORTER_OTLP_ENDPOINT, else "http://localhost:4317". A malformed
-// endpoint is a construction error; an unreachable one is not: exports are
-// retried every interval and the application never blocks on them.
+// For grpc, endpoint is "host:port" or "http://host:port" for a plaintext
+// connection (a sidecar collector), or "https://host:port" for TLS with the
+// system's root certificates (or [WithOTLPCertificates]); the port defaults
+// to 4317. For http/protobuf, endpoint is a URL ("host:port" is plaintext):
+// its path is used as is, and /v1/metrics when it has none. An empty
+// endpoint takes OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as is), else
+// OTEL_EXPORTER_OTLP_ENDPOINT (a base URL: /v1/metrics is appended for
+// http/protobuf), else "http://localhost:4317" (grpc) or
+// "http://localhost:4318/v1/metrics" (http/protobuf). A malformed endpoint is
+// a construction error; an unreachable one is not: exports are retried
+// every interval and the application never blocks on them.
 //
 // Default: see [WithPrometheus] for how the exporters are chosen.
 func WithOTLP(endpoint string) Option {
@@ -283,4 +288,21 @@ func WithInstrumentOptions(opts ...instrument.Option) Option {
 	return optionFunc(func(c *config) {
 		c.instrumentOpts = append(c.instrumentOpts, opts...)
 	})
+}
+
+// WithoutScopeLabels removes the otel_scope_name, otel_scope_version and
+// otel_scope_schema_url labels from every series on the Prometheus
+// endpoint, so that the series carry exactly the labels asgi-runway's did.
+//
+// Default: the labels are kept, as the OpenTelemetry Prometheus exporter
+// does. They keep apart two instruments of the same name from different
+// instrumentation libraries on one MeterProvider (runway's and otelhttp's
+// http.server.request.duration, for example), which would otherwise collide:
+// the scrape would keep one and lose the other. sum, avg and rate queries
+// ignore them. Remove them
+// when a dashboard or rule matches series by their full label set, and only
+// when no two libraries on the provider share a metric name. OTLP exports
+// always carry the scope.
+func WithoutScopeLabels() Option {
+	return optionFunc(func(c *config) { c.withoutScope = true })
 }

@@ -117,13 +117,18 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // interval, and once a collector answers on the same address it must
 // receive the final totals within two intervals.
 func TestCollectorOutage(t *testing.T) {
+	collectorOutage(t, protocolGRPC)
+}
+
+// collectorOutage is TestCollectorOutage over OTLP protocol.
+func collectorOutage(t *testing.T, protocol string) {
 	outage, interval := outageTiming()
 	var handled atomic.Int64
 	hookOtelErrors(t, func(error) { handled.Add(1) })
 
 	hole := newBlackhole(t)
 	addr := hole.ln.Addr().String()
-	withOTLP, err := New(context.Background(), noEnv, WithOTLP(addr), WithExportInterval(interval), WithServiceInstanceID("outage"))
+	withOTLP, err := New(context.Background(), noEnv, WithOTLP(addr), WithOTLPProtocol(protocol), WithExportInterval(interval), WithServiceInstanceID("outage"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +211,8 @@ func TestCollectorOutage(t *testing.T) {
 	p99 := [2]time.Duration{percentile(latencies[0], 0.99), percentile(latencies[1], 0.99)}
 	p50 := [2]time.Duration{percentile(latencies[0], 0.5), percentile(latencies[1], 0.5)}
 	ratio := float64(p99[1]) / float64(p99[0])
-	t.Logf("outage %v at interval %v: %d + %d requests; p50 %v vs %v; p99 no exporter %v, collector out %v (ratio %.3f)",
-		outage, interval, len(latencies[0]), len(latencies[1]), p50[0], p50[1], p99[0], p99[1], ratio)
+	t.Logf("%s outage %v at interval %v: %d + %d requests; p50 %v vs %v; p99 no exporter %v, collector out %v (ratio %.3f)",
+		protocol, outage, interval, len(latencies[0]), len(latencies[1]), p50[0], p50[1], p99[0], p99[1], ratio)
 	if ratio > 1.05 {
 		t.Errorf("p99 with the collector out is %.1f %% above the no-exporter twin, want at most 5 %%", (ratio-1)*100)
 	}
@@ -238,7 +243,12 @@ func TestCollectorOutage(t *testing.T) {
 	// Recovery: a collector answers on the same address.
 	want := int64(len(latencies[1]))
 	hole.Close()
-	r := startReceiver(t, addr)
+	var r *receiver
+	if protocol == protocolHTTP {
+		r = startHTTPReceiver(t, addr, nil).receiver
+	} else {
+		r = startReceiver(t, addr)
+	}
 	took := eventually(t, 20*interval, "the final totals at the recovered collector", func() bool {
 		n, ok := r.requestsTotal()
 		return ok && n == want

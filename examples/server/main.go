@@ -2,8 +2,11 @@
 // routes, instrumented with runway and exporting its metrics to
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s] [-limit N -limit-queue Q]
+//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s] [-limit N -limit-queue Q]
 //	go run ./examples/server -healthcheck http://127.0.0.1:8000/healthz
+//
+// With no -otlp-endpoint, the demo still pushes over OTLP when
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set.
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -12,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -28,7 +32,8 @@ func main() {
 	var cfg demo.Config
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8000", "application listen address")
 	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address instead of on the application's")
-	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "also push metrics over OTLP/gRPC (plaintext) to this host:port")
+	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "also push metrics over OTLP to this endpoint (host:port is plaintext; for http/protobuf a URL without a path gets /v1/metrics)")
+	flag.StringVar(&cfg.OTLPProtocol, "otlp-protocol", "", "OTLP protocol: grpc or http/protobuf (default OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)")
 	flag.DurationVar(&cfg.Interval, "interval", 0, "OTLP push interval (default 5s, or OTEL_METRIC_EXPORT_INTERVAL)")
 	flag.StringVar(&cfg.ServiceName, "service-name", "", "service.name (default runway-demo, or OTEL_SERVICE_NAME)")
 	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
@@ -37,6 +42,7 @@ func main() {
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	health := flag.String("healthcheck", "", "only check that this URL answers 200, and exit 0 if it does, else 1 (the image's HEALTHCHECK)")
 	flag.Parse()
+	cfg.OTLPFromEnv = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != ""
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
@@ -52,8 +58,8 @@ func main() {
 		log.Fatalf("server: %v", err)
 	}
 	log.Printf("serving %s (try %s/work?ms=100&mode=cpu); metrics at %s", srv.URL, srv.URL, srv.MetricsURL)
-	if cfg.OTLPEndpoint != "" {
-		log.Printf("pushing OTLP to %s", cfg.OTLPEndpoint)
+	if cfg.OTLPEndpoint != "" || cfg.OTLPFromEnv {
+		log.Printf("pushing OTLP to %s", cmp.Or(cfg.OTLPEndpoint, "the endpoint of OTEL_EXPORTER_OTLP_*ENDPOINT"))
 	}
 	<-ctx.Done()
 	stop()

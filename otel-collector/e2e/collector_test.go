@@ -109,7 +109,13 @@ func TestGatewayTwoInstances(t *testing.T) {
 // collector is killed while the app serves under load, then restarted.
 func TestStartOrderAndOutages(t *testing.T) {
 	col := newCollector(t, "sidecar.yaml")
-	app := startDemo(t, "demo-1", nil, "-otlp-endpoint", col.GRPC, "-interval", interval.String())
+	startOrderAndOutages(t, col, "-otlp-endpoint", col.GRPC)
+}
+
+// startOrderAndOutages is TestStartOrderAndOutages with the demo pushing
+// to col with the given flags.
+func startOrderAndOutages(t *testing.T, col *collector, otlpFlags ...string) {
+	app := startDemo(t, "demo-1", nil, append(otlpFlags, "-interval", interval.String())...)
 	held3 := hold(t, app.URL, 3)
 	valueAt(t, 5*time.Second, app.MetricsURL, inFlight, nil, 3)
 

@@ -206,6 +206,7 @@ type collector struct {
 	config  string
 	env     []string
 	GRPC    string // OTLP/gRPC receiver
+	HTTP    string // OTLP/HTTP receiver
 	PromURL string // Prometheus exporter endpoint
 	proc    *process
 }
@@ -215,12 +216,13 @@ func newCollector(t *testing.T, config string, env ...string) *collector {
 		t:      t,
 		config: filepath.Join(repoRoot, "otel-collector", config),
 		GRPC:   freeAddr(t),
+		HTTP:   freeAddr(t),
 	}
 	prom := freeAddr(t)
 	c.PromURL = "http://" + prom + "/metrics"
 	c.env = environ(append([]string{
 		"RUNWAY_OTLP_GRPC_ENDPOINT=" + c.GRPC,
-		"RUNWAY_OTLP_HTTP_ENDPOINT=" + freeAddr(t),
+		"RUNWAY_OTLP_HTTP_ENDPOINT=" + c.HTTP,
 		"RUNWAY_PROMETHEUS_ENDPOINT=" + prom,
 		"RUNWAY_TELEMETRY_HOST=127.0.0.1",
 		"RUNWAY_TELEMETRY_PORT=" + portOf(freeAddr(t)),

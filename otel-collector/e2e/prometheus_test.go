@@ -68,6 +68,15 @@ func startPrometheus(t *testing.T, targets []target) *prometheus {
 			"static_configs": statics,
 		}},
 	}
+	return runPrometheus(t, "prometheus", bin, dir, config,
+		"--web.console.templates="+dir, "--web.console.libraries="+dir)
+}
+
+// runPrometheus runs the Prometheus server bin with config (written to dir,
+// storage in dir/data) on a free loopback port, with extra flags, and waits
+// until it is ready.
+func runPrometheus(t *testing.T, name, bin, dir string, config map[string]any, flags ...string) *prometheus {
+	t.Helper()
 	data, err := yaml.Marshal(config)
 	if err != nil {
 		t.Fatal(err)
@@ -77,16 +86,15 @@ func startPrometheus(t *testing.T, targets []target) *prometheus {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	proc := startProcess(t, "prometheus", environ(), bin,
-		"--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--web.console.templates="+dir, "--web.console.libraries="+dir,
-	)
+	proc := startProcess(t, name, environ(), bin, append([]string{
+		"--config.file=" + cfgFile,
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
+	}, flags...)...)
 	p := &prometheus{URL: "http://" + addr}
-	waitFor(t, 30*time.Second, "prometheus ready", func() (bool, string) {
+	waitFor(t, 60*time.Second, name+" ready", func() (bool, string) {
 		if proc.exited() {
-			t.Fatalf("prometheus exited: %s", tail(proc.log.String(), 3000))
+			t.Fatalf("%s exited: %s", name, tail(proc.log.String(), 3000))
 		}
 		resp, err := http.Get(p.URL + "/-/ready")
 		if err != nil {

@@ -23,6 +23,13 @@ type Config struct {
 	// OTLPEndpoint, when set, also pushes the metrics over OTLP/gRPC to
 	// this endpoint (host:port is plaintext).
 	OTLPEndpoint string
+	// OTLPProtocol, when set, is the OTLP protocol: "grpc" or
+	// "http/protobuf"; empty keeps the exporter's default (the
+	// OTEL_EXPORTER_OTLP_*PROTOCOL variables, else grpc).
+	OTLPProtocol string
+	// OTLPFromEnv pushes over OTLP to the endpoint of the
+	// OTEL_EXPORTER_OTLP_*ENDPOINT variables when OTLPEndpoint is empty.
+	OTLPFromEnv bool
 	// Interval is the OTLP push interval; zero keeps the exporter's default.
 	Interval time.Duration
 	// ServiceName and InstanceID set service.name and service.instance.id;
@@ -71,8 +78,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MetricsAddr != "" {
 		opts = append(opts, exporter.WithMetricsAddr(cfg.MetricsAddr))
 	}
-	if cfg.OTLPEndpoint != "" {
+	if cfg.OTLPEndpoint != "" || cfg.OTLPFromEnv {
 		opts = append(opts, exporter.WithOTLP(cfg.OTLPEndpoint))
+	}
+	if cfg.OTLPProtocol != "" {
+		opts = append(opts, exporter.WithOTLPProtocol(cfg.OTLPProtocol))
 	}
 	if cfg.Interval > 0 {
 		opts = append(opts, exporter.WithExportInterval(cfg.Interval))

@@ -77,6 +77,7 @@ var libraries = []struct {
 			"go.opentelemetry.io/auto/sdk",
 			"go.opentelemetry.io/otel",
 			"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc",
+			"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp",
 			"go.opentelemetry.io/otel/exporters/prometheus",
 			"go.opentelemetry.io/otel/log",
 			"go.opentelemetry.io/otel/metric",
