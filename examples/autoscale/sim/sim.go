@@ -377,4 +377,3 @@ func (s *sim) scaleDown(t float64, n int) {
 		s.rr %= len(s.live)
 	}
 }
-

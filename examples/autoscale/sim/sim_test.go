@@ -41,6 +41,9 @@ func TestErlangC(t *testing.T) {
 		rate float64
 	}{{"rho 0.75", 30}, {"rho 0.9", 36}} {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && tc.rate > 30 {
+				t.Skip("the heavier load runs without -short")
+			}
 			sc := lab.Scenario{Profile: constant(tc.rate, 4*3600), Service: svc, Threshold: 1, MinReplicas: 1, MaxReplicas: 1, Seed: 7, SampleInterval: 60}
 			run, err := Run(context.Background(), sc, lab.Signal{Name: "fixed", Kind: lab.Fixed}, nil)
 			if err != nil {
