@@ -2,7 +2,7 @@
 // routes, instrumented with runway and exporting its metrics to
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s]
+//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s] [-limit N -limit-queue Q]
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -31,6 +31,8 @@ func main() {
 	flag.DurationVar(&cfg.Interval, "interval", 0, "OTLP push interval (default 5s, or OTEL_METRIC_EXPORT_INTERVAL)")
 	flag.StringVar(&cfg.ServiceName, "service-name", "", "service.name (default runway-demo, or OTEL_SERVICE_NAME)")
 	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
+	flag.IntVar(&cfg.Limit, "limit", 0, "admit at most N requests at once (0: no limit)")
+	flag.IntVar(&cfg.LimitQueue, "limit-queue", 0, "with -limit: up to N more wait for a slot; others get 503")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	flag.Parse()
 	if flag.NArg() > 0 {

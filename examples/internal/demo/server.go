@@ -29,6 +29,10 @@ type Config struct {
 	// empty keeps the exporter's defaults (environment, then "runway-demo"
 	// and hostname-pid).
 	ServiceName, InstanceID string
+	// Limit, when positive, admits at most Limit requests at once, with up
+	// to LimitQueue more waiting (instrument.WithConcurrencyLimit): a pod
+	// of bounded capacity, like a worker pool.
+	Limit, LimitQueue int
 	// Options are passed on to the exporter, after those above.
 	Options []exporter.Option
 }
@@ -72,6 +76,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Interval > 0 {
 		opts = append(opts, exporter.WithExportInterval(cfg.Interval))
+	}
+	if cfg.Limit > 0 {
+		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConcurrencyLimit(cfg.Limit, cfg.LimitQueue)))
 	}
 	opts = append(opts, cfg.Options...)
 
