@@ -46,6 +46,11 @@ type Scenario struct {
 	TransitionSpan float64 `json:"transition_span_s"`
 	Headroom       float64 `json:"headroom"`
 	Seed           uint64  `json:"seed"`
+	// Warmup is how long the pool runs at the profile's first rate with
+	// its initial replicas and no autoscaling before t=0, so that their
+	// series are as old as a long-running pod's (default 180 s; negative
+	// for none).
+	Warmup float64 `json:"warmup_s"`
 }
 
 // WithDefaults fills the zero fields.
@@ -68,6 +73,8 @@ func (s Scenario) WithDefaults() Scenario {
 	def(&s.SampleInterval, 5)
 	def(&s.TransitionSpan, 120)
 	def(&s.Headroom, 0.9)
+	def(&s.Warmup, 180)
+	s.Warmup = max(s.Warmup, 0)
 	t := DeriveTargets(s.Threshold, &s.Service)
 	def(&s.Targets.InFlight, t.InFlight)
 	def(&s.Targets.RPS, t.RPS)

@@ -12,11 +12,6 @@ import (
 	"github.com/otel-runway/runway/examples/autoscale/lab"
 )
 
-// Warmup is how long the pool runs at the profile's first rate, with its
-// initial replicas and no autoscaling, before t=0, so that the initial
-// pods' series are as old as a long-running pod's.
-const Warmup = 180.0
-
 type kind uint8
 
 const (
@@ -122,10 +117,10 @@ func Run(ctx context.Context, sc lab.Scenario, sig lab.Signal, progress func(t f
 	}
 	s.ctrl = ctrl
 	for i := 0; i < sc.Initial; i++ {
-		p := s.newPod(-Warmup - sc.StartupDelay)
-		s.makeReady(p, -Warmup)
+		p := s.newPod(-sc.Warmup - sc.StartupDelay)
+		s.makeReady(p, -sc.Warmup)
 	}
-	s.arr = lab.NewArrivals(&sc.Profile, &sc.Service, sc.Seed, -Warmup)
+	s.arr = lab.NewArrivals(&sc.Profile, &sc.Service, sc.Seed, -sc.Warmup)
 	if r, ok := s.arr.Next(); ok {
 		s.push(event{t: r.At, kind: evArrival, req: r})
 	}
