@@ -113,7 +113,7 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 	}
 	profile := o.profile
 	if profile == "" {
-		profile = "step:low=60,high=240,at=10,dur=36"
+		profile = "step:low=60,high=240,at=8,dur=30"
 		if !isLive {
 			profile = "step:low=100,high=400,at=300,dur=1800"
 		}
@@ -196,7 +196,7 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 		UseCachedMetrics: o.cached, PollingInterval: o.polling, Seed: o.seed,
 	}
 	if isLive {
-		sc.SampleInterval, sc.TransitionSpan, sc.Warmup = 1, 15, 15
+		sc.SampleInterval, sc.TransitionSpan, sc.Warmup = 1, 15, 8
 	}
 	if sc.CPUWindow == 0 {
 		sc.CPUWindow = sc.ScrapeInterval

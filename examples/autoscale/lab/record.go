@@ -30,9 +30,12 @@ type Sample struct {
 
 // Summary is what one signal achieved.
 type Summary struct {
-	Signal   string  `json:"signal"`
-	Query    string  `json:"query"`
-	Target   float64 `json:"target"`
+	Signal string  `json:"signal"`
+	Query  string  `json:"query"`
+	Target float64 `json:"target"`
+	// Arrived counts the arrivals from t=0; Requests those that ended
+	// (done, refused or timed out) by the end of the run.
+	Arrived  int     `json:"arrived"`
 	Requests int     `json:"requests"`
 	P50S     float64 `json:"p50_s"`
 	P95S     float64 `json:"p95_s"`
@@ -88,6 +91,7 @@ type Recorder struct {
 	peak         int
 	lastDesired  int
 	lastSignal   float64
+	arrived      int
 }
 
 // NewRecorder records a run of sig in sc.
@@ -116,7 +120,10 @@ func (r *Recorder) inTransition(t float64) bool {
 }
 
 // Arrived counts an arrival at t.
-func (r *Recorder) Arrived(t float64) { r.bins[r.bin(t)].ArrivedRPS++ }
+func (r *Recorder) Arrived(t float64) {
+	r.arrived++
+	r.bins[r.bin(t)].ArrivedRPS++
+}
 
 // Started records that a request arriving at arrived began service at t.
 func (r *Recorder) Started(arrived, t float64) {
@@ -197,6 +204,7 @@ func (r *Recorder) Finish(end float64, interrupted bool) Run {
 	_ = kind
 	s := Summary{
 		Signal: r.sig.Name, Query: r.sig.Query(), Target: target,
+		Arrived:  r.arrived,
 		Requests: r.all.Count() + r.errs + r.tos,
 		P50S:     r.all.Quantile(0.5), P95S: r.all.Quantile(0.95), P99S: r.all.Quantile(0.99), MeanS: r.all.Mean(),
 		Errors: r.errs, Timeouts: r.tos,

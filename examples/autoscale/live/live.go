@@ -400,7 +400,9 @@ func (p *pool) tickLoop(ctx context.Context) {
 
 func (p *pool) scrapeLoop(ctx context.Context) {
 	client := &http.Client{Timeout: time.Duration(p.sc.ScrapeInterval * float64(time.Second))}
-	every(ctx, p.sc.ScrapeInterval, -p.sc.Warmup, p.origin, func(float64) {
+	// Half an interval off the syncs, as Prometheus' per-target offsets
+	// are on average.
+	every(ctx, p.sc.ScrapeInterval, -p.sc.Warmup+p.sc.ScrapeInterval/2, p.origin, func(float64) {
 		type target struct {
 			r       *replica
 			metrics string
