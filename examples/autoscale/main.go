@@ -38,13 +38,13 @@ import (
 
 type options struct {
 	mode, profile, signals, sweep, workload, dist, lb string
-	jsonFile, csvFile, chartFile, scaledObject         string
-	quiet, recommend, cached                           bool
-	threshold, serviceMS, cv, cores, startup           float64
-	scrape, sync, cpuWindow, polling, timeout          float64
-	upWindow, downWindow, period                       float64
-	slots, queue, minR, maxR, initial                  int
-	seed                                               uint64
+	jsonFile, csvFile, chartFile, scaledObject        string
+	quiet, recommend, cached                          bool
+	threshold, serviceMS, cv, cores, startup          float64
+	scrape, sync, cpuWindow, polling, timeout         float64
+	upWindow, downWindow, period                      float64
+	slots, queue, minR, maxR, initial                 int
+	seed                                              uint64
 }
 
 func main() {
