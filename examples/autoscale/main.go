@@ -45,6 +45,7 @@ type options struct {
 	upWindow, downWindow, period                      float64
 	slots, queue, minR, maxR, initial                 int
 	seed                                              uint64
+	prometheus                                        string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func main() {
 	fs.Float64Var(&o.upWindow, "up-window", -1, "scale-up stabilization window, s (default: Kubernetes' 0)")
 	fs.Float64Var(&o.downWindow, "down-window", -1, "scale-down stabilization window, s (default: 10 live, Kubernetes' 300 sim)")
 	fs.Float64Var(&o.period, "policy-period", 0, "period of the default policies, s (default: 2 live, Kubernetes' 15 sim)")
+	fs.StringVar(&o.prometheus, "prometheus", "", "live: scrape and query through a real Prometheus, the binary at PATH (e.g. /usr/bin/prometheus)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (arrivals, service times, load balancing)")
 	fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
@@ -258,7 +260,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		defer cleanup()
 		for _, sig := range sigs {
 			logf("live: %s (%s)\n", sig.Name, sig.Query())
-			r, err := live.Run(ctx, live.Config{Server: bin, Scenario: sc, Signal: sig, Log: logf})
+			r, err := live.Run(ctx, live.Config{Server: bin, Scenario: sc, Signal: sig, Prometheus: o.prometheus, Log: logf})
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}

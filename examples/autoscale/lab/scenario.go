@@ -125,6 +125,12 @@ type PodState struct {
 	ReadyAt float64
 }
 
+// Querier evaluates a signal's query at t (seconds from the start): a
+// Store models Prometheus; a real Prometheus can stand in.
+type Querier interface {
+	Query(sig Signal, t float64) (float64, bool)
+}
+
 // Controller is KEDA and the HPA for one signal, reading a Store.
 type Controller struct {
 	sig   Signal
@@ -132,7 +138,13 @@ type Controller struct {
 	hpa   *hpa.Autoscaler
 	cache hpa.MetricCache
 	store *Store
+	q     Querier
 }
+
+// SetQuerier makes the controller evaluate its Prometheus queries with q
+// instead of its Store (CPU still comes from the Store, as
+// metrics-server's does not go through Prometheus).
+func (c *Controller) SetQuerier(q Querier) { c.q = q }
 
 // NewController builds the autoscaler of sig for sc.
 func NewController(sig Signal, sc *Scenario, store *Store) (*Controller, error) {
@@ -149,7 +161,7 @@ func NewController(sig Signal, sc *Scenario, store *Store) (*Controller, error) 
 		return nil, err
 	}
 	return &Controller{
-		sig: sig, sc: sc, hpa: a, store: store,
+		sig: sig, sc: sc, hpa: a, store: store, q: store,
 		cache: hpa.MetricCache{UseCachedMetrics: sc.UseCachedMetrics, PollingInterval: time.Duration(sc.PollingInterval * float64(time.Second))},
 	}, nil
 }
@@ -184,7 +196,7 @@ func (c *Controller) Sync(t float64, pods []PodState) (desired int, perPod float
 			perPod = sum / float64(n)
 		}
 	} else {
-		v, ok := c.cache.Value(at(t), func() (float64, bool) { return c.store.Query(c.sig, t) })
+		v, ok := c.cache.Value(at(t), func() (float64, bool) { return c.q.Query(c.sig, t) })
 		in = hpa.Input{Value: v, Valid: ok}
 		if ok && current > 0 {
 			perPod = v / float64(current)

@@ -57,6 +57,10 @@ type Config struct {
 	Server   string
 	Scenario lab.Scenario
 	Signal   lab.Signal
+	// Prometheus, when set, is the path of a Prometheus binary: it then
+	// scrapes the pool (file service discovery over the ready replicas)
+	// and evaluates the signal's query through its HTTP API.
+	Prometheus string
 	// Log, if not nil, receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -93,6 +97,7 @@ type pool struct {
 	wg     sync.WaitGroup
 	tr     *http.Transport
 	errs   []error
+	prom   *prometheus
 }
 
 func (p *pool) now() float64 { return time.Since(p.origin).Seconds() }
@@ -123,6 +128,15 @@ func Run(ctx context.Context, cfg Config) (lab.Run, error) {
 		return lab.Run{}, err
 	}
 	p.ctrl = ctrl
+	if cfg.Prometheus != "" && cfg.Signal.Kind != lab.CPU && cfg.Signal.Kind != lab.Fixed {
+		prom, err := startPrometheus(ctx, cfg.Prometheus, sc.ScrapeInterval)
+		if err != nil {
+			return lab.Run{}, err
+		}
+		defer prom.close()
+		p.prom = prom
+		ctrl.SetQuerier(prom)
+	}
 	p.origin = time.Now().Add(time.Duration(sc.Warmup * float64(time.Second)))
 	defer p.stopAll()
 
@@ -145,6 +159,7 @@ func Run(ctx context.Context, cfg Config) (lab.Run, error) {
 		p.makeReadyLocked(r, p.now())
 	}
 	p.mu.Unlock()
+	p.publishTargets()
 
 	front, err := p.serveFront()
 	if err != nil {
@@ -247,6 +262,7 @@ func (p *pool) spawn(t, delay float64) *replica {
 			if r.url != "" && !r.draining && !r.gone {
 				p.makeReadyLocked(r, p.now())
 				p.recordPodsLocked(p.now())
+				p.publishTargetsLocked()
 			}
 		}()
 	}
@@ -259,6 +275,30 @@ func (p *pool) makeReadyLocked(r *replica, t float64) {
 	}
 	r.ready, r.readyAt = true, t
 	p.live = append(p.live, r)
+}
+
+// publishTargets gives Prometheus the ready replicas (those the Service
+// would route to, as a PodMonitor of ready pods would scrape), kept until
+// they are gone.
+func (p *pool) publishTargets() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.publishTargetsLocked()
+}
+
+func (p *pool) publishTargetsLocked() {
+	if p.prom == nil {
+		return
+	}
+	hps := map[int]string{}
+	for _, r := range p.reps {
+		if r.ready {
+			hps[r.id] = hostport(r.url)
+		}
+	}
+	if err := p.prom.setTargets(hps); err != nil {
+		p.errs = append(p.errs, err)
+	}
 }
 
 func (p *pool) recordPodsLocked(t float64) {
@@ -501,7 +541,16 @@ func (p *pool) controlLoop(ctx context.Context) {
 			}
 		}
 		current := len(states)
+		// A query to a real Prometheus goes over HTTP: not under the lock
+		// the proxy takes for every request (it reads no shared state).
+		remote := p.prom != nil
+		if remote {
+			p.mu.Unlock()
+		}
 		desired, perPod := p.ctrl.Sync(t, states)
+		if remote {
+			p.mu.Lock()
+		}
 		p.rec.Synced(t, current, desired, perPod)
 		p.mu.Unlock()
 		switch {
@@ -590,6 +639,7 @@ func (p *pool) removeLocked(r *replica) {
 		}
 	}
 	p.recordPodsLocked(p.now())
+	p.publishTargetsLocked()
 }
 
 func (p *pool) stop(r *replica) {
