@@ -228,7 +228,8 @@ func (r *Recorder) Finish(end float64, interrupted bool) Run {
 		need := r.sc.Needed(r.sc.Profile.TargetAfter(st, r.sc.TransitionSpan))
 		s.TimeToCapacityS = append(s.TimeToCapacityS, r.timeTo(st, need, end))
 	}
-	nb := min(len(r.bins), r.bin(end)+1)
+	// The bins that started before the end.
+	nb := min(len(r.bins), max(1, int(math.Ceil(end/r.sc.SampleInterval-1e-9))))
 	series := make([]Sample, nb)
 	for i := range series {
 		b := r.bins[i]

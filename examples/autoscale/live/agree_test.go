@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"math"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -58,28 +60,7 @@ func TestLiveAgreesWithSimulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := min(len(lv.Series), len(sm.Series))
-	off := 0
-	for i := 1; i < n-1; i++ {
-		d := lv.Series[i].Ready - sm.Series[i].Ready
-		if d < 0 {
-			d = -d
-		}
-		if d > 1 {
-			// Within a second of a change in either curve, a second of
-			// clock skew is allowed.
-			near := false
-			for _, j := range []int{i - 1, i + 1} {
-				if abs(lv.Series[j].Ready-sm.Series[i].Ready) <= 1 || abs(lv.Series[i].Ready-sm.Series[j].Ready) <= 1 {
-					near = true
-				}
-			}
-			if !near {
-				off++
-				t.Errorf("at %v s: live has %d ready, simulation %d", lv.Series[i].T, lv.Series[i].Ready, sm.Series[i].Ready)
-			}
-		}
-	}
+	n := compareReady(t, lv, sm)
 	ls, ss := lv.Summary, sm.Summary
 	t.Logf("live: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, %d requests, %d errors+timeouts, %.0f replica·s, peak %d",
 		ls.P50S*1000, ls.P95S*1000, ls.P99S*1000, ls.Requests, ls.Errors+ls.Timeouts, ls.ReplicaSeconds, ls.PeakReplicas)
@@ -99,9 +80,85 @@ func TestLiveAgreesWithSimulation(t *testing.T) {
 	}
 }
 
+// compareReady checks that two ready-replica curves differ by at most one
+// pod at every sample, allowing one sample of clock skew where either
+// changes; it returns the number of samples compared.
+func compareReady(t *testing.T, lv, sm lab.Run) int {
+	t.Helper()
+	n := min(len(lv.Series), len(sm.Series))
+	for i := 1; i < n-1; i++ {
+		d := lv.Series[i].Ready - sm.Series[i].Ready
+		if d < 0 {
+			d = -d
+		}
+		if d > 1 {
+			// Within a second of a change in either curve, a second of
+			// clock skew is allowed.
+			near := false
+			for _, j := range []int{i - 1, i + 1} {
+				if abs(lv.Series[j].Ready-sm.Series[i].Ready) <= 1 || abs(lv.Series[i].Ready-sm.Series[j].Ready) <= 1 {
+					near = true
+				}
+			}
+			if !near {
+				t.Errorf("at %v s: live has %d ready, simulation %d", lv.Series[i].T, lv.Series[i].Ready, sm.Series[i].Ready)
+			}
+		}
+	}
+	return n
+}
+
 func abs(x int) int {
 	if x < 0 {
 		return -x
 	}
 	return x
+}
+
+// Through a real Prometheus (scraping the pool every second, the KEDA
+// query evaluated by its API), the closed loop on rate(...[15s]) follows
+// the simulation's model of rate() and its extrapolation: the replica
+// curves agree within one pod.
+func TestPrometheusAgreesWithModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and Prometheus for about 40 s")
+	}
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("prometheus is not installed (.ci/run installs it)")
+		}
+		t.Skip("prometheus is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	server, cleanup, err := BuildServer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	sc := agreeScenario(t)
+	sig := lab.Signal{Name: "rate:15s", Kind: lab.Rate, Window: 15}
+	lv, err := Run(ctx, Config{Server: server, Scenario: sc, Signal: sig, Prometheus: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := sim.Run(ctx, sc, sig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := compareReady(t, lv, sm)
+	for i := 0; i < n; i++ {
+		x, y := lv.Series[i], sm.Series[i]
+		sv := func(p *float64) float64 {
+			if p == nil {
+				return math.NaN()
+			}
+			return *p
+		}
+		t.Logf("t=%2.0f ready live %d sim %d · signal per pod live %.2f sim %.2f", x.T, x.Ready, y.Ready, sv(x.Signal), sv(y.Signal))
+	}
+	if lv.Summary.PeakReplicas < 3 {
+		t.Errorf("the live loop peaked at %d replicas: the step did not scale it", lv.Summary.PeakReplicas)
+	}
 }
