@@ -258,13 +258,13 @@ func TestOutputs(t *testing.T) {
 
 func TestRecommendationScaledObject(t *testing.T) {
 	cands := []Candidate{
-		{Signal: "inflight", Threshold: 3, Score: 5, Eligible: true},
-		{Signal: "rate:1m", Threshold: 3, Score: 1, Eligible: false},
-		{Signal: "irate:1m", Query: `sum(irate(x[1m]))`, Threshold: 2.25, Behavior: "fast-up", Score: 2, Eligible: true},
+		{Signal: "inflight", Threshold: 3, Score: 5, Failed: 0.010},
+		{Signal: "rate:1m", Threshold: 3, Score: 1, Failed: 0.030},
+		{Signal: "irate:1m", Query: `sum(irate(x[1m]))`, Threshold: 2.25, Behavior: "fast-up", Score: 2, Failed: 0.0105},
 	}
 	best := Choose(cands)
-	if best.Signal != "irate:1m" {
-		t.Fatalf("Choose = %s, want the lowest score among eligible", best.Signal)
+	if best.Signal != "irate:1m" || cands[1].Eligible || !cands[0].Eligible {
+		t.Fatalf("Choose = %s (%+v), want the lowest score among those failing within a tenth of the fewest", best.Signal, cands)
 	}
 	sc := sampleReport().Scenario
 	y, err := ScaledObject(best, &sc, Behaviors()[1].Behavior)

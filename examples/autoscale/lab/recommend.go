@@ -58,23 +58,23 @@ func Behaviors() []NamedBehavior {
 	}
 }
 
-// Choose picks the best candidate: among those that failed at most 0.1 %
-// of requests, the lowest p95 × replica-seconds (all, if none qualifies).
+// Choose marks the eligible candidates and picks the best: failures
+// first, then cost. A candidate is eligible when it failed (errors and
+// timeouts) at most 0.1 percentage point, or a tenth, more than the
+// candidate that failed least; among those the lowest p95 ×
+// replica-seconds wins.
 func Choose(cands []Candidate) Candidate {
-	best := -1
-	pool := func(eligibleOnly bool) {
-		for i, c := range cands {
-			if eligibleOnly && !c.Eligible {
-				continue
-			}
-			if best < 0 || c.Score < cands[best].Score {
-				best = i
-			}
-		}
+	least := 1.0
+	for _, c := range cands {
+		least = min(least, c.Failed)
 	}
-	pool(true)
-	if best < 0 {
-		pool(false)
+	limit := least + max(0.001, 0.1*least)
+	best := -1
+	for i := range cands {
+		cands[i].Eligible = cands[i].Failed <= limit
+		if cands[i].Eligible && (best < 0 || cands[i].Score < cands[best].Score) {
+			best = i
+		}
 	}
 	return cands[best]
 }
@@ -89,7 +89,7 @@ func CandidateFrom(run *Run, threshold float64, behavior string) Candidate {
 	return Candidate{
 		Signal: s.Signal, Query: s.Query, Threshold: threshold, Behavior: behavior,
 		P95S: s.P95S, Failed: failed, ReplicaSeconds: s.ReplicaSeconds,
-		Score: s.P95S * s.ReplicaSeconds, Eligible: failed <= 0.001,
+		Score: s.P95S * s.ReplicaSeconds,
 	}
 }
 
@@ -168,7 +168,7 @@ func writeRecommendation(b io.Writer, r *Recommendation) {
 		if c == r.Best {
 			mark = "  ← best"
 		} else if !c.Eligible {
-			mark = "  (fails > 0.1 %)"
+			mark = "  (fails more)"
 		}
 		fmt.Fprintf(b, "  %-12s %9.2f %-20s %8.0f %7.2f%% %11.0f %12.1f%s\n", c.Signal, c.Threshold, c.Behavior, c.P95S*1000, 100*c.Failed, c.ReplicaSeconds, c.Score, mark)
 	}

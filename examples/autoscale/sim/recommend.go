@@ -54,6 +54,6 @@ func Recommend(ctx context.Context, sc lab.Scenario, forms []lab.Signal, progres
 	}
 	return &lab.Recommendation{
 		Best: best, Candidates: cands, ScaledObject: yaml,
-		Rule: "lowest p95 × replica-seconds among settings failing ≤ 0.1 % of requests",
+		Rule: "lowest p95 × replica-seconds among the settings whose errors and timeouts are within 0.1 point (or a tenth) of the fewest",
 	}, nil
 }
