@@ -34,6 +34,7 @@ func erlangC(k int, a, s float64) (pWait, meanWait float64) {
 // the share of requests that wait and their mean wait must match the
 // Erlang-C formulas.
 func TestErlangC(t *testing.T) {
+	t.Parallel()
 	svc := lab.IOService(4, -1, 0.1)
 	svc.Timeout = 1e6
 	for _, tc := range []struct {
@@ -73,6 +74,7 @@ func TestErlangC(t *testing.T) {
 // 300 s scale-down window keeps their highest recommendation: they settle
 // at or above ceil(λ·W/N), within ceil((λ·W + 3√(λ·W))/N).
 func TestConvergence(t *testing.T) {
+	t.Parallel()
 	svc := lab.IOService(4, -1, 0.1)
 	const rate, n = 100.0, 3.0
 	for _, name := range []string{"inflight", "rate", "irate", "rps", "cpu"} {
