@@ -113,24 +113,20 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 		}
 		return simDef
 	}
-	profile := o.profile
-	if profile == "" {
-		profile = "step:low=60,high=240,at=8,dur=30"
-		if !isLive {
-			profile = "step:low=100,high=400,at=300,dur=1800"
+	pickString := func(v, liveDef, simDef string) string {
+		if v != "" {
+			return v
 		}
+		if isLive {
+			return liveDef
+		}
+		return simDef
 	}
-	p, err := lab.ParseProfile(profile)
+	p, err := lab.ParseProfile(pickString(o.profile, "step:low=60,high=240,at=8,dur=30", "step:low=100,high=400,at=300,dur=1800"))
 	if err != nil {
 		return lab.Scenario{}, nil, err
 	}
-	sigList := o.signals
-	if sigList == "" {
-		sigList = "inflight,rate:15s,irate:15s,rps:15s"
-		if !isLive {
-			sigList = "inflight,rate:1m,irate:1m,cpu,rps:1m"
-		}
-	}
+	sigList := pickString(o.signals, "inflight,rate:15s,irate:15s,rps:15s", "inflight,rate:1m,irate:1m,cpu,rps:1m")
 	sigs, err := lab.ParseSignals(sigList)
 	if err != nil {
 		return lab.Scenario{}, nil, err

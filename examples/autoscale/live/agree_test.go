@@ -43,23 +43,7 @@ func TestLiveAgreesWithSimulation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes for about 40 s")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bin, cleanup, err := BuildServer(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	sc := agreeScenario(t)
-	sig := lab.Signal{Name: "inflight", Kind: lab.InFlight}
-	lv, err := Run(ctx, Config{Server: bin, Scenario: sc, Signal: sig})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm, err := sim.Run(ctx, sc, sig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lv, sm := liveAndSim(t, lab.Signal{Name: "inflight", Kind: lab.InFlight}, "")
 	n := compareReady(t, lv, sm)
 	ls, ss := lv.Summary, sm.Summary
 	t.Logf("live: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, %d requests, %d errors+timeouts, %.0f replica·s, peak %d",
@@ -78,6 +62,29 @@ func TestLiveAgreesWithSimulation(t *testing.T) {
 	if tol := math.Max(0.35*ss.P95S, 0.030); math.Abs(ls.P95S-ss.P95S) > tol {
 		t.Errorf("p95 live %.0f ms, simulation %.0f ms: more than %.0f ms apart", ls.P95S*1000, ss.P95S*1000, tol*1000)
 	}
+}
+
+// liveAndSim runs agreeScenario on sig live (through the Prometheus at
+// prom, if set) and in simulation, within 3 minutes.
+func liveAndSim(t *testing.T, sig lab.Signal, prom string) (live, simulated lab.Run) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	server, cleanup, err := BuildServer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	sc := agreeScenario(t)
+	live, err = Run(ctx, Config{Server: server, Scenario: sc, Signal: sig, Prometheus: prom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simulated, err = sim.Run(ctx, sc, sig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return live, simulated
 }
 
 // compareReady checks that two ready-replica curves differ by at most one
@@ -130,23 +137,7 @@ func TestPrometheusAgreesWithModel(t *testing.T) {
 		}
 		t.Skip("prometheus is not installed")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	server, cleanup, err := BuildServer(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	sc := agreeScenario(t)
-	sig := lab.Signal{Name: "rate:15s", Kind: lab.Rate, Window: 15}
-	lv, err := Run(ctx, Config{Server: server, Scenario: sc, Signal: sig, Prometheus: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm, err := sim.Run(ctx, sc, sig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lv, sm := liveAndSim(t, lab.Signal{Name: "rate:15s", Kind: lab.Rate, Window: 15}, bin)
 	n := compareReady(t, lv, sm)
 	for i := 0; i < n; i++ {
 		x, y := lv.Series[i], sm.Series[i]
