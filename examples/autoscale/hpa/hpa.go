@@ -282,6 +282,14 @@ func (a *Autoscaler) Rules() (up, down Rules) { return a.up, a.down }
 // before stabilization, policies and bounds.
 func (a *Autoscaler) LastRecommendation() int32 { return a.lastRaw }
 
+// Seed records replicas as the recommendation at now, as if the
+// autoscaler had been running and recommending that count: the
+// stabilization windows then hold it as they would in a long-running HPA,
+// instead of starting empty.
+func (a *Autoscaler) Seed(now time.Time, replicas int32) {
+	a.recs = append(a.recs, recommendation{now, replicas})
+}
+
 // Sync is one reconciliation at now with current replicas (the scale
 // subresource's count, ready or not): it returns the replica count to set.
 func (a *Autoscaler) Sync(now time.Time, current int32, in Input) int32 {

@@ -156,6 +156,19 @@ func TestDefaultScaleDownStabilization(t *testing.T) {
 	}
 }
 
+// A seeded recommendation is held by the scale-down window like any other:
+// a new autoscaler over a pool that ran at 10 does not drop it at once.
+func TestSeed(t *testing.T) {
+	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1})
+	a.Seed(t0, 10)
+	if got := a.Sync(t0.Add(15*time.Second), 10, ext(3)); got != 10 {
+		t.Errorf("after a seed of 10 = %d, want 10 (the 300 s window)", got)
+	}
+	if got := a.Sync(t0.Add(300*time.Second), 10, ext(3)); got != 3 {
+		t.Errorf("after the window = %d, want 3", got)
+	}
+}
+
 // Kubernetes docs, scale-up stabilization ("the lowest recommendation in
 // the window" when scaleUp.stabilizationWindowSeconds is set): a spike
 // shorter than the window does not scale up.

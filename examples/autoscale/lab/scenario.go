@@ -160,6 +160,9 @@ func NewController(sig Signal, sc *Scenario, store *Store) (*Controller, error) 
 	if err != nil {
 		return nil, err
 	}
+	// The pool has been running at its initial size: the HPA's windows
+	// start with that recommendation, not empty.
+	a.Seed(at(0), int32(sc.Initial))
 	return &Controller{
 		sig: sig, sc: sc, hpa: a, store: store, q: store,
 		cache: hpa.MetricCache{UseCachedMetrics: sc.UseCachedMetrics, PollingInterval: time.Duration(sc.PollingInterval * float64(time.Second))},

@@ -124,3 +124,43 @@ func TestDeterministic(t *testing.T) {
 		t.Fatalf("two runs differ: %+v vs %+v", a.Summary, b.Summary)
 	}
 }
+
+// Least-request balancing (the less loaded of two random pods) waits less
+// than random balancing over the same fixed pool and arrivals.
+func TestLeastRequestBeatsRandom(t *testing.T) {
+	p := constant(140, 900)
+	p95 := map[string]float64{}
+	for _, lb := range []string{"random", "round-robin", "least-request"} {
+		sc := lab.Scenario{Profile: p, Service: lab.IOService(4, -1, 0.1), Threshold: 1, MinReplicas: 4, MaxReplicas: 4, LB: lb, Seed: 9}
+		sc.Service.Timeout = 1e6
+		run, err := Run(context.Background(), sc, lab.Signal{Name: "fixed", Kind: lab.Fixed}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p95[lb] = run.Summary.P95S
+	}
+	t.Logf("p95 at ρ = 0.875: %v", p95)
+	if !(p95["least-request"] < p95["round-robin"] && p95["round-robin"] < p95["random"]) {
+		t.Errorf("p95 %v: want least-request < round-robin < random", p95)
+	}
+}
+
+// KEDA's useCachedMetrics with a 60 s polling interval makes the HPA act
+// on older values: capacity arrives no sooner than without the cache.
+func TestCachedMetricsAreSlower(t *testing.T) {
+	p, _ := lab.ParseProfile("step:low=50,high=200,at=300,dur=900")
+	ttc := map[bool]float64{}
+	for _, cached := range []bool{false, true} {
+		sc := lab.Scenario{Profile: p, Service: lab.IOService(4, 16, 0.1), Threshold: 3, MinReplicas: 1, MaxReplicas: 30, Initial: 2,
+			StartupDelay: 30, Seed: 4, UseCachedMetrics: cached, PollingInterval: 60}
+		run, err := Run(context.Background(), sc, lab.Signal{Name: "inflight", Kind: lab.InFlight}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ttc[cached] = run.Summary.TimeToCapacityS[0]
+	}
+	t.Logf("time to capacity: fresh %v s, cached %v s", ttc[false], ttc[true])
+	if ttc[false] <= 0 || ttc[true] < ttc[false] {
+		t.Errorf("time to capacity fresh %v s, cached %v s: the cache should not be faster", ttc[false], ttc[true])
+	}
+}
