@@ -200,8 +200,7 @@ func (r *Recorder) Tick(t float64, exist, ready, inFlight int) {
 func (r *Recorder) Finish(end float64, interrupted bool) Run {
 	r.replicaSec += r.podsN * (end - r.podsT)
 	r.podsT = end
-	kind, target := r.sig.metric(r.sc.Targets)
-	_ = kind
+	_, target := r.sig.metric(r.sc.Targets)
 	s := Summary{
 		Signal: r.sig.Name, Query: r.sig.Query(), Target: target,
 		Arrived:  r.arrived,
