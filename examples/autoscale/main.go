@@ -66,7 +66,7 @@ func main() {
 	fs.IntVar(&o.slots, "slots", 0, "requests served at once per pod (default 4; cpu: the cores)")
 	fs.IntVar(&o.queue, "queue", 16, "wait queue per pod; more are refused with 503 (-1: unbounded)")
 	fs.Float64Var(&o.serviceMS, "service-ms", 0, "mean service time, ms (default: 50 live, 100 sim)")
-	fs.StringVar(&o.dist, "dist", "exp", "sim service-time distribution: exp, const, lognormal")
+	fs.StringVar(&o.dist, "dist", "exp", "service-time distribution: exp, const, lognormal (each request asks the demo for its own time)")
 	fs.Float64Var(&o.cv, "cv", 1, "coefficient of variation of a lognormal service time")
 	fs.Float64Var(&o.cores, "cores", 1, "CPU request per pod (cores)")
 	fs.Float64Var(&o.timeout, "timeout", 10, "client timeout, seconds")
@@ -155,9 +155,7 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 	case o.workload == "io":
 		svc = lab.IOService(4, o.queue, mean)
 		svc.Cores = o.cores
-		if !isLive {
-			svc.Dist, svc.CV = o.dist, o.cv
-		}
+		svc.Dist, svc.CV = o.dist, o.cv
 	default:
 		return lab.Scenario{}, nil, fmt.Errorf("-workload %q: want io or cpu", o.workload)
 	}
