@@ -150,6 +150,8 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 		if threshold == 0 {
 			threshold = fit.Threshold
 		}
+	case o.workload == "cpu" && isLive:
+		return lab.Scenario{}, nil, fmt.Errorf("-workload cpu runs in -mode sim only: live pods share this machine's CPUs, so their capacity would not be their own")
 	case o.workload == "cpu":
 		svc = lab.CPUService(max(1, int(o.cores)), o.queue, mean)
 	case o.workload == "io":

@@ -108,6 +108,7 @@ func TestBadFlags(t *testing.T) {
 		{"signals", func(o *options) { o.signals = "memory" }, "signal"},
 		{"lb", func(o *options) { o.lb = "hash" }, "lb"},
 		{"workload", func(o *options) { o.workload = "gpu" }, "-workload"},
+		{"cpu workload live", func(o *options) { o.mode, o.workload = "live", "cpu" }, "-workload cpu"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := simOptions(t.TempDir())
