@@ -11,8 +11,8 @@ type Request struct {
 }
 
 // Arrivals yields the Poisson arrivals of a profile (by thinning at the
-// profile's highest rate), each with a service time, from a seed: the
-// same seed gives every signal the same sequence.
+// profile's highest rate), and its bursts, each with a service time, from
+// a seed: the same seed gives every signal the same sequence.
 type Arrivals struct {
 	p    *Profile
 	svc  *Service
@@ -20,6 +20,11 @@ type Arrivals struct {
 	t    float64
 	rng  *rand.Rand
 	srng *rand.Rand
+
+	poisson   float64 // the next Poisson arrival, or +Inf after the end
+	havePois  bool
+	nextBurst float64
+	left      int // requests left in the current burst
 }
 
 // NewArrivals starts the sequence of p for svc at from seconds (negative
@@ -30,17 +35,44 @@ func NewArrivals(p *Profile, svc *Service, seed uint64, from float64) *Arrivals 
 
 // Next returns the next arrival, or ok false after the profile's end.
 func (a *Arrivals) Next() (r Request, ok bool) {
-	if a.max <= 0 {
+	end := a.p.Duration()
+	if !a.havePois {
+		a.poisson, a.havePois = a.nextPoisson(end), true
+		if a.p.BurstSize > 0 {
+			a.nextBurst = a.p.BurstEvery * math.Ceil(max(a.t, 0)/a.p.BurstEvery+1e-12)
+		}
+	}
+	if a.p.BurstSize > 0 && a.left == 0 && a.nextBurst <= a.poisson && a.nextBurst <= end {
+		a.left = a.p.BurstSize
+	}
+	if a.left > 0 {
+		a.left--
+		at := a.nextBurst
+		if a.left == 0 {
+			a.nextBurst += a.p.BurstEvery
+		}
+		return Request{At: at, Service: a.svc.draw(a.srng)}, true
+	}
+	if math.IsInf(a.poisson, 1) {
 		return Request{}, false
 	}
-	end := a.p.Duration()
+	at := a.poisson
+	a.poisson = a.nextPoisson(end)
+	return Request{At: at, Service: a.svc.draw(a.srng)}, true
+}
+
+// nextPoisson draws the next Poisson arrival after a.t, +Inf past end.
+func (a *Arrivals) nextPoisson(end float64) float64 {
+	if a.max <= 0 {
+		return math.Inf(1)
+	}
 	for {
 		a.t += a.rng.ExpFloat64() / a.max
 		if a.t > end {
-			return Request{}, false
+			return math.Inf(1)
 		}
 		if a.rng.Float64()*a.max <= a.p.Rate(a.t) {
-			return Request{At: a.t, Service: a.svc.draw(a.srng)}, true
+			return a.t
 		}
 	}
 }

@@ -306,3 +306,36 @@ func TestRecommendationScaledObject(t *testing.T) {
 		t.Errorf("behavior:\n%s", y)
 	}
 }
+
+// A burst profile adds n simultaneous arrivals every period to the
+// Poisson base, in time order.
+func TestBurstArrivals(t *testing.T) {
+	p, err := ParseProfile("burst:base=2,n=40,every=10,dur=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := IOService(4, 0, 0.1)
+	a := NewArrivals(&p, &svc, 3, 0)
+	at := map[float64]int{}
+	last, total := -1.0, 0
+	for {
+		r, ok := a.Next()
+		if !ok {
+			break
+		}
+		if r.At < last {
+			t.Fatalf("arrival at %v after %v", r.At, last)
+		}
+		last = r.At
+		at[r.At]++
+		total++
+	}
+	for k := 1; k <= 10; k++ {
+		if n := at[float64(10*k)]; n != 40 {
+			t.Errorf("burst at %d s: %d arrivals, want 40", 10*k, n)
+		}
+	}
+	if base := total - 400; math.Abs(float64(base)-200) > 4*math.Sqrt(200) {
+		t.Errorf("%d Poisson arrivals, want about 200", base)
+	}
+}

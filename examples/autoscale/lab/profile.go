@@ -24,6 +24,10 @@ type Profile struct {
 	// Steps are the times the rate rises sharply: the starts of the
 	// transitions the comparison measures.
 	Steps []float64 `json:"steps"`
+	// Burst, when set, adds BurstSize requests at once every BurstEvery
+	// seconds (from BurstEvery on) to the Poisson arrivals.
+	BurstSize  int     `json:"burst_size,omitempty"`
+	BurstEvery float64 `json:"burst_every_s,omitempty"`
 }
 
 // Duration is the time of the last point.
@@ -101,6 +105,7 @@ func (p *Profile) validate() error {
 //	ramp:from=20,to=80,start=60,end=180,dur=300
 //	spike:base=20,peak=80,at=60,len=30,dur=300
 //	diurnal:min=20,max=80,period=600,dur=1200   a sinusoid, lowest at 0
+//	burst:base=5,n=40,every=10,dur=300         Poisson at base, plus n requests at once every 'every' s
 //	csv:FILE                                   rows "seconds,rps" (a header is skipped)
 func ParseProfile(spec string) (Profile, error) {
 	kind, args, _ := strings.Cut(spec, ":")
@@ -155,8 +160,14 @@ func ParseProfile(spec string) (Profile, error) {
 		for s := 0.0; s < dur; s += period {
 			p.Steps = append(p.Steps, s)
 		}
+	case "burst":
+		base, n, every, dur := get("base", 5), get("n", 40), get("every", 10), get("dur", 300)
+		if n < 1 || every <= 0 {
+			return Profile{}, fmt.Errorf("profile burst: want n ≥ 1 and every > 0")
+		}
+		p = Profile{Points: []Point{{0, base}, {dur, base}}, BurstSize: int(n), BurstEvery: every}
 	default:
-		return Profile{}, fmt.Errorf("profile %q: want step, ramp, spike, diurnal or csv", kind)
+		return Profile{}, fmt.Errorf("profile %q: want step, ramp, spike, diurnal, burst or csv", kind)
 	}
 	for k := range kv {
 		return Profile{}, fmt.Errorf("profile %s: unknown key %q", kind, k)
