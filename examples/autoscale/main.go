@@ -52,7 +52,7 @@ func main() {
 	o := options{}
 	fs := flag.NewFlagSet("autoscale", flag.ExitOnError)
 	fs.StringVar(&o.mode, "mode", "live", "live (real demo processes) or sim (simulation)")
-	fs.StringVar(&o.profile, "profile", "", "arrival profile: step:…, ramp:…, spike:…, diurnal:… or csv:FILE (default depends on -mode)")
+	fs.StringVar(&o.profile, "profile", "", "arrival profile: step:…, ramp:…, spike:…, diurnal:…, burst:… or csv:FILE (default depends on -mode)")
 	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], cpu, rps[:w], fixed (default depends on -mode)")
 	fs.StringVar(&o.jsonFile, "json", "", "write the report (a summary per signal and the time series) as JSON to FILE")
 	fs.StringVar(&o.csvFile, "csv", "", "write the time series as CSV to FILE")
