@@ -28,12 +28,19 @@ type composeFile struct {
 
 type service struct {
 	Image       string            `json:"image"`
+	Build       *build            `json:"build,omitempty"`
 	WorkingDir  string            `json:"working_dir,omitempty"`
 	Command     []string          `json:"command,omitempty"`
 	Environment map[string]string `json:"environment,omitempty"`
 	Volumes     []string          `json:"volumes,omitempty"`
 	Ports       []string          `json:"ports,omitempty"`
 	DependsOn   []string          `json:"depends_on,omitempty"`
+}
+
+// build is a service's image build: a context and a Dockerfile in it.
+type build struct {
+	Context    string `json:"context"`
+	Dockerfile string `json:"dockerfile"`
 }
 
 // prometheusConfig is the part of Prometheus' configuration file used here.
@@ -144,7 +151,7 @@ func TestComposeFileDecodesStrictly(t *testing.T) {
 	}{
 		{"as committed", string(data), true},
 		{"misspelt key", strings.Replace(string(data), "depends_on:", "depend_on:", 1), false},
-		{"wrong case", strings.Replace(string(data), "working_dir:", "Working_dir:", 1), false},
+		{"wrong case", strings.Replace(string(data), "dockerfile:", "Dockerfile:", 1), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,11 +197,19 @@ func TestComposeWiring(t *testing.T) {
 			}
 		}
 	})
-	t.Run("app builds the demo server and publishes its port", func(t *testing.T) {
-		pkg := app.Command[slices.Index(app.Command, "run")+1]
-		dir := hostPath(t, app, filepath.Join(app.WorkingDir, pkg))
-		if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
-			t.Errorf("app runs %s: %v", pkg, err)
+	t.Run("app builds the demo server's image and publishes its port", func(t *testing.T) {
+		if app.Build == nil {
+			t.Fatal("app has no build: nothing makes its image")
+		}
+		dockerfile, err := os.ReadFile(filepath.Join(app.Build.Context, app.Build.Dockerfile))
+		if err != nil {
+			t.Fatalf("app's Dockerfile: %v", err)
+		}
+		if !strings.Contains(string(dockerfile), "./examples/server") {
+			t.Errorf("%s does not build ./examples/server", app.Build.Dockerfile)
+		}
+		if !strings.Contains(string(dockerfile), app.Image) {
+			t.Errorf("%s does not document the tag %s", app.Build.Dockerfile, app.Image)
 		}
 		addr, ok := flag(app.Command, "addr")
 		if !ok || !slices.Contains(containerPorts(app), port(t, addr)) {

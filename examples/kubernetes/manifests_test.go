@@ -35,6 +35,7 @@ var kinds = map[string]func() any{
 	"v1/ConfigMap":                            func() any { return new(corev1.ConfigMap) },
 	"monitoring.coreos.com/v1/PodMonitor":     func() any { return new(monitoringv1.PodMonitor) },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return new(monitoringv1.ServiceMonitor) },
+	"monitoring.coreos.com/v1/PrometheusRule": func() any { return new(monitoringv1.PrometheusRule) },
 	"autoscaling/v2/HorizontalPodAutoscaler":  func() any { return new(autoscalingv2.HorizontalPodAutoscaler) },
 	"keda.sh/v1alpha1/ScaledObject":           func() any { return new(scaledObject) },
 }
@@ -153,6 +154,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		"hpa.yaml":                       "*v2.HorizontalPodAutoscaler",
 		"keda-scaledobject.yaml":         "*kubernetes.scaledObject",
 		"prometheus-adapter-config.yaml": "*v1.ConfigMap",
+		"prometheusrule.yaml":            "*v1.PrometheusRule",
 	}
 	if len(files) != len(want) {
 		t.Errorf("manifests %v, want exactly %d files", files, len(want))
@@ -193,6 +195,8 @@ func TestStrictDecodingRejectsTypos(t *testing.T) {
 		{"scaledobject field", "keda-scaledobject.yaml", "minReplicaCount:", "minReplicas:"},
 		{"scaledobject trigger field", "keda-scaledobject.yaml", "      metricType: AverageValue", "      metrictype: AverageValue"},
 		{"adapter rule field", "prometheus-adapter-config.yaml", "seriesQuery:", "seriesquery:"},
+		{"prometheusrule field", "prometheusrule.yaml", "        - alert: RunwayAtMaxReplicas", "        - alrt: RunwayAtMaxReplicas"},
+		{"prometheusrule wrong case", "prometheusrule.yaml", "          for: 10m", "          For: 10m"},
 		{"duplicate field", "hpa.yaml", "  minReplicas: 1\n", "  minReplicas: 1\n  minReplicas: 2\n"},
 	}
 	for _, tc := range cases {

@@ -128,7 +128,7 @@ func TestRunWritesFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tr := so.Spec.Triggers[0]; tr.Metadata["threshold"] != threshold || tr.MetricType != "AverageValue" ||
-		tr.Metadata["query"] != `sum(`+sweep.InFlightMetric+`{job="api"})` {
+		tr.Metadata["query"] != sweep.KEDAQuery(`job="api"`) {
 		t.Errorf("KEDA trigger %+v", tr)
 	}
 }

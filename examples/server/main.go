@@ -3,6 +3,7 @@
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
 //	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-interval 5s] [-limit N -limit-queue Q]
+//	go run ./examples/server -healthcheck http://127.0.0.1:8000/healthz
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -34,10 +35,14 @@ func main() {
 	flag.IntVar(&cfg.Limit, "limit", 0, "admit at most N requests at once (0: no limit)")
 	flag.IntVar(&cfg.LimitQueue, "limit-queue", 0, "with -limit: up to N more wait for a slot; others get 503")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	health := flag.String("healthcheck", "", "only check that this URL answers 200, and exit 0 if it does, else 1 (the image's HEALTHCHECK)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
+	}
+	if *health != "" {
+		os.Exit(healthcheck(*health))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -171,14 +171,18 @@ func manifest(t *testing.T, name string, v any) {
 //     ceil(current × (value/current) / target) = ceil(value / target)
 //   - Pods metric (prometheus-adapter): ceil(current × avg(per-pod) / target)
 //
-// The HPA's 10 % tolerance does not matter for the cases tested here.
+// A ratio of value to target within the HPA's 10 % tolerance keeps the
+// current count, as the HPA does: a time-weighted value of 15.02 for 15
+// requests must not ask for a fourth replica.
 func hpaDesired(metricType string, current int, value, target float64) int {
-	switch metricType {
-	case "Value":
-		return int(math.Ceil(float64(current) * value / target))
-	default: // AverageValue
-		return int(math.Ceil(value / target))
+	ratio := value / target // Value
+	if metricType != "Value" {
+		ratio = value / (target * float64(current)) // AverageValue
 	}
+	if math.Abs(ratio-1) <= 0.1 {
+		return current
+	}
+	return int(math.Ceil(ratio * float64(current)))
 }
 
 // TestPrometheusAutoscalingQueries: a real Prometheus scrapes three demo
@@ -196,13 +200,15 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 		apps = append(apps, app)
 		targets = append(targets, target{strings.TrimPrefix(app.URL, "http://"), "default", pod})
 	}
-	prom := startPrometheus(t, targets)
-
+	// The requests are held before Prometheus starts, so every series
+	// appears with its load (new pods), as the time-weighted query expects.
 	sum := 0
 	for i, n := range heldPerPod {
 		hold(t, apps[i].URL, n)
+		valueAt(t, 10*time.Second, apps[i].MetricsURL, "runway_requests_in_flight", nil, float64(n))
 		sum += n
 	}
+	prom := startPrometheus(t, targets)
 	current := len(heldPerPod)
 	avg := float64(sum) / float64(current)
 	sel := `{namespace="default",pod=~"runway-demo-.+"}`
@@ -234,11 +240,20 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 	// 5, so with a target of 5 the HPA wants ceil(3 × 5 / 5) = 3 replicas.
 	want := int(math.Ceil(float64(current) * avg / threshold))
 
+	// The time-weighted forms need two scrapes of each pod, and then one
+	// step of their subquery.
+	perPodTime := "avg(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s]))"
+	waitFor(t, 15*time.Second, "two scrapes of the time-weighted counter", func() (bool, string) {
+		res, err := prom.query("count(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s])) == 3")
+		return err == nil && len(res) == 1, fmt.Sprint(res, err)
+	})
+
 	cases := []struct {
 		name, query, metricType string
 		correct                 bool
 	}{
 		{"keda-scaledobject.yaml", trigger.Metadata["query"], trigger.MetricType, true},
+		{"time-weighted per-pod average with Value", perPodTime, "Value", true},
 		{"per-pod average with Value", "avg(runway_requests_in_flight" + sel + ")", "Value", true},
 		{"seed query with the default AverageValue divides twice", "sum(runway_requests_in_flight" + sel + ") / count(up)", "AverageValue", false},
 		{"avg with AverageValue divides twice", "avg(runway_requests_in_flight" + sel + ")", "AverageValue", false},

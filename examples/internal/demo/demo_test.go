@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +176,49 @@ func TestDemoSeparateMetricsListener(t *testing.T) {
 	}
 	if got := value(fams, "target_info", map[string]string{"service_name": "demo-test", "service_instance_id": "pod-a"}); got != 1 {
 		t.Error("target_info does not carry the configured identity")
+	}
+}
+
+// TestDemoListener: the demo's listener reports the connections it
+// accepted and those open, and on Linux the kernel's accept queue and its
+// maximum, in the same scrape as the requests.
+func TestDemoListener(t *testing.T) {
+	s := startDemo(t, Config{})
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(s.URL + "/work?ms=1500")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for value(scrape(t, s.MetricsURL), "runway_requests_in_flight", nil) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the held request is not in flight within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fams := scrape(t, s.MetricsURL)
+	// The held request's connection and the scrape's own.
+	for name, min := range map[string]float64{
+		"runway_connections_accepted_total": 2,
+		"runway_connections_open":           2,
+	} {
+		if got := value(fams, name, nil); got < min {
+			t.Errorf("%s = %v, want at least %v", name, got, min)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if _, ok := fams["runway_listener_accept_queue"]; !ok {
+			t.Error("runway_listener_accept_queue is not exported")
+		}
+		if got := value(fams, "runway_listener_accept_queue_max", nil); got <= 0 {
+			t.Errorf("runway_listener_accept_queue_max = %v, want the listen backlog", got)
+		}
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -96,6 +96,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, errors.Join(err, exp.Shutdown(ctx))
 	}
+	// Connections accepted and open, and the kernel's accept queue (Linux).
+	counted, err := instrument.NewListener(ln, instrument.WithMeterProvider(exp.MeterProvider()))
+	if err != nil {
+		ln.Close()
+		return nil, errors.Join(err, exp.Shutdown(ctx))
+	}
 	s := &Server{
 		URL:      "http://" + ln.Addr().String(),
 		served:   make(chan error, 1),
@@ -111,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if a := exp.MetricsAddr(); a != "" {
 		s.MetricsURL = "http://" + a + "/metrics"
 	}
-	go func() { s.served <- s.srv.Serve(ln) }()
+	go func() { s.served <- s.srv.Serve(counted) }()
 	return s, nil
 }
 

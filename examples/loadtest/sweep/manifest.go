@@ -141,11 +141,26 @@ func header(rec Recommendation) string {
 	return b.String()
 }
 
+// InFlightTimeMetric is the Prometheus name of the server's time-weighted
+// in-flight counter (request-seconds).
+const InFlightTimeMetric = "runway_requests_in_flight_time_seconds_total"
+
+// KEDAQuery is the PromQL of the KEDA trigger for the label matchers
+// selector (without braces): the deployment's total mean concurrency over
+// the last minute, read from the time-weighted counter. Each irate point is
+// the exact mean over one scrape interval; averaging them over a minute
+// smooths bursts like rate(...[1m]) does, but counts only the points where a
+// pod has data, so a new pod counts at its full concurrency from its second
+// scrape, where rate(...[1m]) would read it low for a whole minute.
+func KEDAQuery(selector string) string {
+	return fmt.Sprintf("sum(avg_over_time(irate(%s{%s}[1m])[1m:1s]))", InFlightTimeMetric, selector)
+}
+
 // KEDAManifest returns a KEDA ScaledObject (keda.sh/v1alpha1) with a
 // Prometheus trigger at rec.Threshold in-flight requests per pod. The query is
-// the deployment's total, sum(runway_requests_in_flight{selector}), with
-// metricType AverageValue: the HPA that KEDA drives divides that total by the
-// replica count itself, so dividing in the query too would divide twice.
+// KEDAQuery, the deployment's total, with metricType AverageValue: the HPA
+// that KEDA drives divides that total by the replica count itself, so
+// dividing in the query too would divide twice.
 func KEDAManifest(rec Recommendation, opts KEDAOptions) ([]byte, error) {
 	if opts.Deployment == "" {
 		return nil, fmt.Errorf("%w: the deployment name is required", ErrManifest)
@@ -183,7 +198,7 @@ func KEDAManifest(rec Recommendation, opts KEDAOptions) ([]byte, error) {
 		MetricType: "AverageValue",
 		Metadata: map[string]string{
 			"serverAddress": opts.ServerAddress,
-			"query":         fmt.Sprintf("sum(%s{%s})", InFlightMetric, opts.Selector),
+			"query":         KEDAQuery(opts.Selector),
 			"threshold":     strconv.Itoa(rec.Threshold),
 		},
 	}}

@@ -8,6 +8,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,11 +148,26 @@ func TestManifests(t *testing.T) {
 		}
 		// The total with AverageValue: KEDA divides by the replica count once.
 		if tr.Type != "prometheus" || tr.MetricType != "AverageValue" ||
-			tr.Metadata["query"] != `sum(runway_requests_in_flight{job="api"})` || tr.Metadata["threshold"] != "6" {
+			tr.Metadata["query"] != `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{job="api"}[1m])[1m:1s]))` ||
+			tr.Metadata["threshold"] != "6" {
 			t.Errorf("trigger = %+v", tr)
 		}
 		if strings.Contains(tr.Metadata["query"], "/") {
 			t.Errorf("query %q divides: with AverageValue that divides twice", tr.Metadata["query"])
+		}
+	})
+	t.Run("keda query as in examples/kubernetes", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join("..", "..", "kubernetes", "keda-scaledobject.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var so scaledObject
+		if err := yaml.Unmarshal(data, &so); err != nil {
+			t.Fatal(err)
+		}
+		const sel = `namespace="default",pod=~"runway-demo-.+"`
+		if got, want := so.Spec.Triggers[0].Metadata["query"], KEDAQuery(sel); got != want {
+			t.Errorf("examples/kubernetes/keda-scaledobject.yaml query\n  %s\nthe sweep writes\n  %s", got, want)
 		}
 	})
 	t.Run("hpa", func(t *testing.T) {
