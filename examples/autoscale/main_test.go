@@ -12,7 +12,7 @@ import (
 
 func simOptions(dir string) options {
 	return options{
-		mode: "sim", profile: "step:low=50,high=200,at=120,dur=600", signals: "inflight,rate:1m,irate:1m,cpu,rps:1m",
+		mode: "sim", profile: "step:low=50,high=200,at=120,dur=600", signals: "inflight,rate:1m,irate:1m,avgirate:1m,cpu,rps:1m",
 		workload: "io", dist: "exp", lb: "round-robin", queue: 16, cv: 1, cores: 1, timeout: 10, minR: 1, maxR: 20,
 		startup: -1, polling: 30, upWindow: -1, downWindow: -1, seed: 1,
 		jsonFile: filepath.Join(dir, "r.json"), csvFile: filepath.Join(dir, "r.csv"), chartFile: filepath.Join(dir, "r.svg"),
@@ -28,7 +28,7 @@ func TestSimComparison(t *testing.T) {
 	if err := run(context.Background(), o, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range []string{"inflight", "rate:1m", "irate:1m", "cpu", "rps:1m"} {
+	for _, sig := range []string{"inflight", "rate:1m", "irate:1m", "avgirate:1m", "cpu", "rps:1m"} {
 		if !strings.Contains(out.String(), "  "+sig+" ") {
 			t.Errorf("table lacks %s:\n%s", sig, out.String())
 		}
@@ -53,8 +53,8 @@ func TestSimComparison(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Runs) != 5 {
-		t.Fatalf("JSON has %d runs, want 5", len(rep.Runs))
+	if len(rep.Runs) != 6 {
+		t.Fatalf("JSON has %d runs, want 6", len(rep.Runs))
 	}
 	for _, r := range rep.Runs {
 		if len(r.Series) != 120 || len(r.Summary.TimeToCapacityS) != 1 || r.Summary.ReplicaSeconds <= 0 {

@@ -142,6 +142,9 @@ func TestStoreQueries(t *testing.T) {
 	if cores, _, _, ok := s.CPU(1, 120, 15); !ok || math.Abs(cores-0.5) > 1e-9 {
 		t.Errorf("cpu = %v %v, want 0.5", cores, ok)
 	}
+	if v := q(Signal{Kind: AvgIRate, Window: 60}); math.Abs(v-6) > 1e-9 {
+		t.Errorf("avg irate = %v, want 6 (right for the new pod)", v)
+	}
 	// A pod that is gone drops out of the gauge at once, not of rate.
 	s.Gone(2, 120)
 	if v := q(Signal{Kind: InFlight}); v != 3 {

@@ -20,6 +20,9 @@ const (
 	Rate
 	// IRate is the same counter through irate().
 	IRate
+	// AvgIRate is irate() averaged over a window by a subquery:
+	// sum(avg_over_time(irate(..._in_flight_time_seconds_total[1m])[w:1s])).
+	AvgIRate
 	// CPU is the Resource metric: CPU utilization of the pods' request,
 	// as metrics-server reports it.
 	CPU
@@ -46,6 +49,8 @@ func (s Signal) Query() string {
 		return fmt.Sprintf(`sum(rate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[%s]))`, w)
 	case IRate:
 		return fmt.Sprintf(`sum(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[%s]))`, w)
+	case AvgIRate:
+		return fmt.Sprintf(`sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[1m])[%s:1s]))`, w)
 	case RPS:
 		return fmt.Sprintf(`sum(rate(runway_requests_total{service="runway-demo"}[%s]))`, w)
 	case CPU:
@@ -62,8 +67,9 @@ func promDuration(s float64) string {
 	return fmt.Sprintf("%ds", int(d/time.Second))
 }
 
-// ParseSignals reads a comma-separated list: inflight, rate, irate, cpu,
-// rps, fixed; rate, irate and rps take a window as rate:30s (default 1m).
+// ParseSignals reads a comma-separated list: inflight, rate, irate,
+// avgirate, cpu, rps, fixed; rate, irate, avgirate and rps take a window
+// as rate:30s (default 1m; for avgirate, the averaging window).
 func ParseSignals(list string) ([]Signal, error) {
 	var out []Signal
 	for _, name := range strings.Split(list, ",") {
@@ -87,6 +93,8 @@ func ParseSignals(list string) ([]Signal, error) {
 			s.Kind = Rate
 		case "irate":
 			s.Kind = IRate
+		case "avgirate":
+			s.Kind = AvgIRate
 		case "cpu":
 			s.Kind = CPU
 		case "rps":
@@ -94,12 +102,13 @@ func ParseSignals(list string) ([]Signal, error) {
 		case "fixed":
 			s.Kind = Fixed
 		default:
-			return nil, fmt.Errorf("signal %q: want inflight, rate, irate, cpu, rps or fixed", name)
+			return nil, fmt.Errorf("signal %q: want inflight, rate, irate, avgirate, cpu, rps or fixed", name)
 		}
-		if hasWin && s.Kind != Rate && s.Kind != IRate && s.Kind != RPS {
-			return nil, fmt.Errorf("signal %q: only rate, irate and rps take a window", name)
+		windowed := s.Kind == Rate || s.Kind == IRate || s.Kind == AvgIRate || s.Kind == RPS
+		if hasWin && !windowed {
+			return nil, fmt.Errorf("signal %q: only rate, irate, avgirate and rps take a window", name)
 		}
-		if !hasWin && (s.Kind == Rate || s.Kind == IRate || s.Kind == RPS) {
+		if !hasWin && windowed {
 			s.Name = base + ":1m"
 		}
 		out = append(out, s)

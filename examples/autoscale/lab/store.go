@@ -92,6 +92,8 @@ func (s *Store) Query(sig Signal, t float64) (v float64, ok bool) {
 			y, has = promql.Rate(x.samples[1], t, sig.Window)
 		case IRate:
 			y, has = promql.IRate(x.samples[1], t, sig.Window)
+		case AvgIRate:
+			y, has = promql.AvgOverTimeIRate(x.samples[1], t, 60, sig.Window, 1)
 		case RPS:
 			y, has = promql.Rate(x.samples[2], t, sig.Window)
 		}

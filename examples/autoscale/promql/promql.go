@@ -102,3 +102,21 @@ func Last(s []Sample, t, lookback float64) (v float64, ok bool) {
 	}
 	return r[len(r)-1].V, true
 }
+
+// AvgOverTimeIRate is avg_over_time(irate(x[r])[w:step]) at t: irate
+// evaluated at every multiple of step in (t−w, t] (Prometheus aligns
+// subquery steps to absolute time), averaged over the points that have a
+// value.
+func AvgOverTimeIRate(s []Sample, t, r, w, step float64) (v float64, ok bool) {
+	sum, n := 0.0, 0
+	for at := math.Floor(t/step) * step; at > t-w; at -= step {
+		if x, has := IRate(s, at, r); has {
+			sum += x
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
+}

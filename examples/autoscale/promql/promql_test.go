@@ -87,3 +87,25 @@ func TestLast(t *testing.T) {
 		t.Error("a sample older than the lookback is still seen")
 	}
 }
+
+// The averaged irate of a new series is right from its second scrape:
+// every irate point it averages is the true rate.
+func TestAvgOverTimeIRate(t *testing.T) {
+	s := counter(15, 100, 15, 130) // scrapes at 115 and 130
+	v, ok := AvgOverTimeIRate(s, 131, 60, 60, 1)
+	if !ok {
+		t.Fatal("no value")
+	}
+	near(t, "avg irate 2 scrapes in", v, 15, 1e-9)
+	// A burst: the counter rises by 80 in one 15 s interval, then by 0:
+	// irate reads 80/15 then 0; the average over 60 s weighs each by how
+	// long it held.
+	b := []Sample{{0, 0}, {15, 0}, {30, 80}, {45, 80}, {60, 80}}
+	v, _ = AvgOverTimeIRate(b, 60, 60, 60, 1)
+	// Points at 1..60: none for 1..14 (one sample), 0 for 15..29, 80/15
+	// for 30..44, 0 for 45..60: 80 over the 46 points that have a value.
+	near(t, "avg irate of a burst", v, 80.0/46, 1e-9)
+	if _, ok := AvgOverTimeIRate(s[:1], 116, 60, 60, 1); ok {
+		t.Error("one sample has a value")
+	}
+}
