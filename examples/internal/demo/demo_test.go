@@ -221,3 +221,40 @@ func TestDemoListener(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With Limit 1 and no queue, a second request while one is served is
+// refused with 503, and the limit's gauge is exported.
+func TestLimit(t *testing.T) {
+	s := startDemo(t, Config{Limit: 1, LimitQueue: 0})
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(s.URL + "/work?ms=1500")
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for value(scrape(t, s.MetricsURL), "runway_requests_in_flight", nil) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first request never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := http.Get(s.URL + "/work?ms=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second request: %d, want 503", resp.StatusCode)
+	}
+	if got := <-first; got != http.StatusOK {
+		t.Errorf("first request: %d, want 200", got)
+	}
+	if _, ok := scrape(t, s.MetricsURL)["runway_limit_concurrency"]; !ok {
+		t.Error("runway_limit_concurrency is not exported")
+	}
+}

@@ -1,0 +1,333 @@
+// Command autoscale is runway's autoscaling lab: it runs the Kubernetes
+// HPA algorithm (with KEDA's Prometheus trigger in front) in a closed loop
+// over a pool of pods, and compares scaling on requests in flight (the
+// gauge, and the time-weighted counter through rate() and irate()), CPU
+// and RPS on the same arrivals: time to capacity, p50/p95/p99, errors,
+// replica-seconds and scale events.
+//
+//	go run ./examples/autoscale                          a short live comparison
+//	go run ./examples/autoscale -mode sim -profile step:low=200,high=2000,at=300,dur=1800 -max 200
+//	go run ./examples/autoscale -mode sim -sweep sweep.json -recommend -scaledobject keda.yaml
+//
+// Live mode starts real demo servers (examples/server) on 127.0.0.1 with
+// a concurrency limit, a front proxy and an open-loop Poisson load, and
+// scrapes each replica's /metrics. Sim mode is a discrete-event
+// simulation of the same pool with the same autoscaler code; it runs
+// hours of traffic over hundreds of pods in seconds. Progress goes to
+// stderr (-q silences it); Ctrl-C stops and prints what was measured.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/otel-runway/runway/examples/autoscale/hpa"
+	"github.com/otel-runway/runway/examples/autoscale/lab"
+	"github.com/otel-runway/runway/examples/autoscale/live"
+	"github.com/otel-runway/runway/examples/autoscale/sim"
+)
+
+type options struct {
+	mode, profile, signals, sweep, workload, dist, lb string
+	jsonFile, csvFile, chartFile, scaledObject        string
+	quiet, recommend, cached                          bool
+	threshold, serviceMS, cv, cores, startup          float64
+	scrape, sync, cpuWindow, polling, timeout         float64
+	upWindow, downWindow, period                      float64
+	slots, queue, minR, maxR, initial                 int
+	seed                                              uint64
+	prometheus                                        string
+}
+
+func main() {
+	o := options{}
+	fs := flag.NewFlagSet("autoscale", flag.ExitOnError)
+	fs.StringVar(&o.mode, "mode", "live", "live (real demo processes) or sim (simulation)")
+	fs.StringVar(&o.profile, "profile", "", "arrival profile: step:…, ramp:…, spike:…, diurnal:…, burst:… or csv:FILE (default depends on -mode)")
+	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], avgirate[:w], cpu, rps[:w], fixed (default depends on -mode)")
+	fs.StringVar(&o.jsonFile, "json", "", "write the report (a summary per signal and the time series) as JSON to FILE")
+	fs.StringVar(&o.csvFile, "csv", "", "write the time series as CSV to FILE")
+	fs.StringVar(&o.chartFile, "chart", "", "write an SVG chart of load, replicas and p95 to FILE")
+	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	fs.StringVar(&o.sweep, "sweep", "", "fit the pod (service time, slots, threshold) from a sweep JSON")
+	fs.BoolVar(&o.recommend, "recommend", false, "sim: search thresholds, query forms and behaviors, and print the best ScaledObject")
+	fs.StringVar(&o.scaledObject, "scaledobject", "", "with -recommend: write the ScaledObject YAML to FILE")
+	fs.Float64Var(&o.threshold, "threshold", 0, "in-flight target per pod (default: the sweep's, or 75% of the slots)")
+	fs.StringVar(&o.workload, "workload", "io", "io (slots of waiting) or cpu (one slot per core, each using a core)")
+	fs.IntVar(&o.slots, "slots", 0, "requests served at once per pod (default 4; cpu: the cores)")
+	fs.IntVar(&o.queue, "queue", 16, "wait queue per pod; more are refused with 503 (-1: unbounded)")
+	fs.Float64Var(&o.serviceMS, "service-ms", 0, "mean service time, ms (default: 50 live, 100 sim)")
+	fs.StringVar(&o.dist, "dist", "exp", "service-time distribution: exp, const, lognormal (each request asks the demo for its own time)")
+	fs.Float64Var(&o.cv, "cv", 1, "coefficient of variation of a lognormal service time")
+	fs.Float64Var(&o.cores, "cores", 1, "CPU request per pod (cores)")
+	fs.Float64Var(&o.timeout, "timeout", 10, "client timeout, seconds")
+	fs.IntVar(&o.minR, "min", 1, "minReplicas")
+	fs.IntVar(&o.maxR, "max", 0, "maxReplicas (default: 6 live, 50 sim)")
+	fs.IntVar(&o.initial, "initial", 0, "replicas at the start (default: what the threshold holds at the starting rate)")
+	fs.Float64Var(&o.startup, "startup", -1, "seconds from a pod's creation to readiness (default: 2 live, 30 sim)")
+	fs.StringVar(&o.lb, "lb", "round-robin", "load balancing: random, round-robin, least-request")
+	fs.Float64Var(&o.scrape, "scrape", 0, "scrape interval, s (default: 1 live, 15 sim)")
+	fs.Float64Var(&o.sync, "sync", 0, "HPA sync period, s (default: 1 live, 15 sim)")
+	fs.Float64Var(&o.cpuWindow, "cpu-window", 0, "metrics-server CPU window, s (default: the scrape interval)")
+	fs.Float64Var(&o.polling, "polling", 30, "KEDA pollingInterval, s (used with -cached)")
+	fs.BoolVar(&o.cached, "cached", false, "KEDA useCachedMetrics: the HPA reads the value of the last poll")
+	fs.Float64Var(&o.upWindow, "up-window", -1, "scale-up stabilization window, s (default: Kubernetes' 0)")
+	fs.Float64Var(&o.downWindow, "down-window", -1, "scale-down stabilization window, s (default: 10 live, Kubernetes' 300 sim)")
+	fs.Float64Var(&o.period, "policy-period", 0, "period of the default policies, s (default: 2 live, Kubernetes' 15 sim)")
+	fs.StringVar(&o.prometheus, "prometheus", "", "live: scrape and query through a real Prometheus, the binary at PATH (e.g. /usr/bin/prometheus)")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed (arrivals, service times, load balancing)")
+	fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "autoscale: unexpected arguments %q\n", fs.Args())
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "autoscale: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// scenario builds the scenario and signals from the options.
+func scenario(o options) (lab.Scenario, []lab.Signal, error) {
+	isLive := o.mode == "live"
+	if o.mode != "live" && o.mode != "sim" {
+		return lab.Scenario{}, nil, fmt.Errorf("-mode %q: want live or sim", o.mode)
+	}
+	pick := func(v, liveDef, simDef float64) float64 {
+		if v > 0 {
+			return v
+		}
+		if isLive {
+			return liveDef
+		}
+		return simDef
+	}
+	pickString := func(v, liveDef, simDef string) string {
+		if v != "" {
+			return v
+		}
+		if isLive {
+			return liveDef
+		}
+		return simDef
+	}
+	p, err := lab.ParseProfile(pickString(o.profile, "step:low=60,high=240,at=8,dur=30", "step:low=100,high=400,at=300,dur=1800"))
+	if err != nil {
+		return lab.Scenario{}, nil, err
+	}
+	sigList := pickString(o.signals, "inflight,rate:15s,avgirate:15s,rps:15s", "inflight,rate:1m,irate:1m,avgirate:1m,cpu,rps:1m")
+	sigs, err := lab.ParseSignals(sigList)
+	if err != nil {
+		return lab.Scenario{}, nil, err
+	}
+	mean := pick(o.serviceMS, 50, 100) / 1000
+	var svc lab.Service
+	threshold := o.threshold
+	switch {
+	case o.sweep != "":
+		f, err := os.Open(o.sweep)
+		if err != nil {
+			return lab.Scenario{}, nil, err
+		}
+		fit, err := lab.FromSweep(f)
+		f.Close()
+		if err != nil {
+			return lab.Scenario{}, nil, err
+		}
+		svc = fit.Service
+		svc.Queue = o.queue
+		if threshold == 0 {
+			threshold = fit.Threshold
+		}
+	case o.workload == "cpu" && isLive:
+		return lab.Scenario{}, nil, fmt.Errorf("-workload cpu runs in -mode sim only: live pods share this machine's CPUs, so their capacity would not be their own")
+	case o.workload == "cpu":
+		svc = lab.CPUService(max(1, int(o.cores)), o.queue, mean)
+	case o.workload == "io":
+		svc = lab.IOService(4, o.queue, mean)
+		svc.Cores = o.cores
+		svc.Dist, svc.CV = o.dist, o.cv
+	default:
+		return lab.Scenario{}, nil, fmt.Errorf("-workload %q: want io or cpu", o.workload)
+	}
+	if o.slots > 0 {
+		svc.Slots = o.slots
+	}
+	svc.Timeout = o.timeout
+	if threshold == 0 {
+		threshold = 0.75 * float64(svc.Slots)
+	}
+	maxR := o.maxR
+	if maxR == 0 {
+		maxR = 6
+		if !isLive {
+			maxR = 50
+		}
+	}
+	startup := o.startup
+	if startup < 0 {
+		startup = 2
+		if !isLive {
+			startup = 30
+		}
+	}
+	initial := o.initial
+	if initial == 0 {
+		// As many as the autoscaler would hold at the starting rate.
+		initial = min(maxR, max(o.minR, int(math.Ceil(p.Rate(0)*svc.Mean/threshold))))
+	}
+	sc := lab.Scenario{
+		Profile: p, Service: svc, Threshold: threshold,
+		MinReplicas: o.minR, MaxReplicas: maxR, Initial: initial, StartupDelay: startup, LB: o.lb,
+		ScrapeInterval: pick(o.scrape, 1, 15), SyncPeriod: pick(o.sync, 1, 15), CPUWindow: o.cpuWindow,
+		UseCachedMetrics: o.cached, PollingInterval: o.polling, Seed: o.seed,
+	}
+	if isLive {
+		sc.SampleInterval, sc.TransitionSpan, sc.Warmup = 1, 15, 8
+	}
+	if sc.CPUWindow == 0 {
+		sc.CPUWindow = sc.ScrapeInterval
+	}
+	sc.Behavior = behavior(o, isLive)
+	sc = sc.WithDefaults()
+	return sc, sigs, sc.Validate()
+}
+
+// behavior is Kubernetes' default in sim; live mode compresses time, so
+// its default windows and policy periods are short.
+func behavior(o options, isLive bool) hpa.Behavior {
+	period, down := o.period, o.downWindow
+	if period == 0 && isLive {
+		period = 2
+	}
+	if down < 0 && isLive {
+		down = 10
+	}
+	if period == 0 && o.upWindow < 0 && down < 0 {
+		return hpa.Behavior{}
+	}
+	up, dn := hpa.DefaultScaleUp(), hpa.DefaultScaleDown()
+	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	if period > 0 {
+		for i := range up.Policies {
+			up.Policies[i].Period = sec(period)
+		}
+		for i := range dn.Policies {
+			dn.Policies[i].Period = sec(period)
+		}
+	}
+	if o.upWindow >= 0 {
+		up.StabilizationWindow = hpa.Duration(sec(o.upWindow))
+	}
+	if down >= 0 {
+		dn.StabilizationWindow = hpa.Duration(sec(down))
+	}
+	return hpa.Behavior{ScaleUp: &up, ScaleDown: &dn}
+}
+
+func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	sc, sigs, err := scenario(o)
+	if err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) {
+		if !o.quiet {
+			fmt.Fprintf(stderr, format, args...)
+		}
+	}
+	rep := &lab.Report{Mode: o.mode, Scenario: sc}
+	var runErr error
+	if o.mode == "live" {
+		bin, cleanup, err := live.BuildServer(ctx)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		for _, sig := range sigs {
+			logf("live: %s (%s)\n", sig.Name, sig.Query())
+			r, err := live.Run(ctx, live.Config{Server: bin, Scenario: sc, Signal: sig, Prometheus: o.prometheus, Log: logf})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			rep.Runs = append(rep.Runs, r)
+			if err != nil {
+				runErr = err
+				break
+			}
+		}
+	} else {
+		for _, sig := range sigs {
+			start := time.Now()
+			last := time.Time{}
+			r, err := sim.Run(ctx, sc, sig, func(t float64) {
+				if time.Since(last) > 500*time.Millisecond {
+					last = time.Now()
+					logf("\rsim: %-12s %6.0f / %.0f s", sig.Name, t, sc.Profile.Duration())
+				}
+			})
+			logf("\rsim: %-12s done in %v%s\n", sig.Name, time.Since(start).Round(time.Millisecond), strings.Repeat(" ", 10))
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			rep.Runs = append(rep.Runs, r)
+			if err != nil {
+				runErr = err
+				break
+			}
+		}
+		if o.recommend && runErr == nil {
+			rec, err := sim.Recommend(ctx, sc, sigs, func(done, total int) { logf("\rrecommend: %d/%d settings", done, total) })
+			logf("\n")
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			if err != nil {
+				runErr = err
+			}
+			rep.Recommendation = rec
+			if rec != nil && o.scaledObject != "" {
+				if err := os.WriteFile(o.scaledObject, []byte(rec.ScaledObject), 0o644); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	rep.Interrupted = runErr != nil
+	if rep.Interrupted {
+		fmt.Fprintln(stdout, "  Interrupted: what was measured so far")
+	}
+	if err := lab.WriteTable(stdout, rep); err != nil {
+		return err
+	}
+	for _, out := range []struct {
+		file  string
+		write func(io.Writer, *lab.Report) error
+	}{{o.jsonFile, lab.WriteJSON}, {o.csvFile, lab.WriteCSV}, {o.chartFile, lab.WriteChart}} {
+		if out.file == "" {
+			continue
+		}
+		f, err := os.Create(out.file)
+		if err != nil {
+			return err
+		}
+		err = out.write(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
