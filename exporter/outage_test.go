@@ -117,6 +117,9 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // interval, and once a collector answers on the same address it must
 // receive the final totals within two intervals.
 func TestCollectorOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a collector outage under load for twelve export intervals: full suite only")
+	}
 	outage, interval := outageTiming()
 	var handled atomic.Int64
 	hookOtelErrors(t, func(error) { handled.Add(1) })

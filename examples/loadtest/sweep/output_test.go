@@ -16,6 +16,27 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// outputResult is the result the output tests write: a short real sweep
+// against a 2-slot server, or under -short the same shape built from fixed
+// levels through Analyze and Recommend.
+func outputResult(t *testing.T) *Result {
+	t.Helper()
+	if !testing.Short() {
+		return smallSweep(t)
+	}
+	levels := []Level{lv(1, 100, .011), lv(2, 199, .012), lv(4, 201, .031), lv(8, 200, .061)}
+	for i := range levels {
+		in, agrees := float64(levels[i].Concurrency), true
+		levels[i].ServerInFlight, levels[i].ServerAgrees, levels[i].Status = &in, &agrees, ""
+	}
+	a := Analyze(levels)
+	for i := range levels {
+		levels[i].Status = a.Statuses[i]
+	}
+	return &Result{Target: "http://127.0.0.1:1/work", Method: "GET", MetricsURL: "http://127.0.0.1:1/metrics",
+		Levels: levels, Analysis: a, Recommendation: Recommend(levels, a)}
+}
+
 // smallSweep runs a short real sweep against a 2-slot server.
 func smallSweep(t *testing.T) *Result {
 	t.Helper()
@@ -31,7 +52,7 @@ func smallSweep(t *testing.T) *Result {
 }
 
 func TestOutputs(t *testing.T) {
-	res := smallSweep(t)
+	res := outputResult(t)
 	t.Run("json", func(t *testing.T) {
 		var b bytes.Buffer
 		if err := WriteJSON(&b, res); err != nil {

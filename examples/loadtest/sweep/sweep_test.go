@@ -33,6 +33,9 @@ func gridNeighbours(levels []int, k int) []int {
 }
 
 func TestSweepGroundTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps three servers for several seconds: full suite only")
+	}
 	cases := []struct {
 		name       string
 		k          int
@@ -117,6 +120,9 @@ func checkStatuses(t *testing.T, res *Result) {
 // client's concurrency and the server's in-flight mean must agree within
 // 10 % at every level, below and above the capacity.
 func TestSweepServerInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps a server for several seconds: full suite only")
+	}
 	_, ts := newCapacityServer(t, 4, 100*time.Millisecond)
 	cfg := testConfig(ts.URL+"/work", 1, 2, 4, 8)
 	cfg.MetricsURL = ts.URL + "/metrics"
@@ -136,6 +142,9 @@ func TestSweepServerInFlight(t *testing.T) {
 }
 
 func TestSweepAsyncIO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps a server for several seconds: full suite only")
+	}
 	_, ts := newCapacityServer(t, 0, 50*time.Millisecond)
 	res, err := Run(context.Background(), testConfig(ts.URL+"/work", 1, 2, 4, 8, 16))
 	if err != nil {
@@ -172,6 +181,9 @@ func TestSweepAsyncIO(t *testing.T) {
 }
 
 func TestSweepStopsWhenSaturated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps a server for several seconds: full suite only")
+	}
 	_, ts := newCapacityServer(t, 2, 10*time.Millisecond)
 	cfg := testConfig(ts.URL+"/work", 1, 2, 4, 8, 16, 32, 64)
 	cfg.StopWhenSaturated = true
