@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -36,7 +37,15 @@ var (
 	repoRoot     string
 )
 
+// TestMain builds the binaries and runs the tests. Every test here runs a
+// real collector, demo server or Prometheus for seconds, so under -short the
+// package builds nothing and runs nothing.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: real collector and Prometheus runs: full suite only")
+		os.Exit(0)
+	}
 	if err := build(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		os.Exit(1)
