@@ -58,6 +58,7 @@ func TestOutputs(t *testing.T) {
 		if err := WriteJSON(&b, res); err != nil {
 			t.Fatal(err)
 		}
+		raw := bytes.Clone(b.Bytes())
 		var back Result
 		dec := json.NewDecoder(&b)
 		dec.DisallowUnknownFields()
@@ -69,6 +70,19 @@ func TestOutputs(t *testing.T) {
 		}
 		if back.Levels[0].ServerInFlight == nil || back.Levels[0].P95S <= 0 {
 			t.Errorf("level 1 after round trip: %+v", back.Levels[0])
+		}
+		var fields struct {
+			Analysis       map[string]any `json:"analysis"`
+			Recommendation map[string]any `json:"recommendation"`
+		}
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			t.Fatal(err)
+		}
+		want := float64(res.Analysis.P95Doubling)
+		for name, m := range map[string]map[string]any{"analysis": fields.Analysis, "recommendation": fields.Recommendation} {
+			if got, ok := m["p95_doubling_concurrency"]; !ok || got != want {
+				t.Errorf("%s.p95_doubling_concurrency = %v (present %v), want %v", name, got, ok, want)
+			}
 		}
 	})
 	t.Run("csv", func(t *testing.T) {
@@ -142,6 +156,13 @@ func TestOutputs(t *testing.T) {
 			if !strings.HasPrefix(row, "  "+strings.Repeat(" ", 5-len(strconv.Itoa(l.Concurrency)))+strconv.Itoa(l.Concurrency)+" ") {
 				t.Errorf("row %d is not aligned: %q", i, row)
 			}
+		}
+		doubling := "p95 doubling     : never"
+		if d := res.Recommendation.P95Doubling; d > 0 {
+			doubling = "p95 doubling     : at " + strconv.Itoa(d) + " concurrent requests"
+		}
+		if !strings.Contains(b.String(), doubling) {
+			t.Errorf("no %q line:\n%s", doubling, b.String())
 		}
 		if !strings.Contains(b.String(), "Recommended autoscaling threshold : "+strconv.Itoa(res.Recommendation.Threshold)) {
 			t.Errorf("no recommendation line:\n%s", b.String())
