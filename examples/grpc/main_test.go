@@ -173,6 +173,9 @@ func TestStatusAndUnknownMethods(t *testing.T) {
 // TestSweep runs a short sweep against a server with 2 workers: the
 // server's count of OK RPCs matches the client's, and the table is written.
 func TestSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps a gRPC server for several seconds: full suite only")
+	}
 	s, _ := start(t, 2)
 	var out bytes.Buffer
 	levels, err := sweep(t.Context(), sweepConfig{

@@ -431,7 +431,7 @@ func TestCheckScaling(t *testing.T) {
 		{"sum with AverageValue", "AverageValue", `sum(runway_requests_in_flight)`, true},
 		{"sum with default type", "", `sum(runway_requests_in_flight{namespace="default"})`, true},
 		{"avg with Value", "Value", `avg(runway_requests_in_flight)`, true},
-		{"seed query with default type divides twice", "", `sum(runway_requests_in_flight)/count(up)`, false},
+		{"per-pod average query with the default type divides twice", "", `sum(runway_requests_in_flight)/count(up)`, false},
 		{"avg with AverageValue divides twice", "AverageValue", `avg(runway_requests_in_flight)`, false},
 		{"sum with Value does not divide", "Value", `sum(runway_requests_in_flight)`, false},
 		{"count(up) with Value", "Value", `sum(runway_requests_in_flight) / count(up{job="x"})`, false},

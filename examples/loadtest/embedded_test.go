@@ -16,6 +16,9 @@ import (
 // checks the server-side runway_requests_in_flight, scraped from the demo's
 // /metrics, against the client's concurrency at every level.
 func TestEmbeddedDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps the demo server for several seconds: full suite only")
+	}
 	out := filepath.Join(t.TempDir(), "r.json")
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{

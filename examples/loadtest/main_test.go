@@ -66,6 +66,9 @@ func TestBadInputFailsBeforeLoad(t *testing.T) {
 // TestRunWritesFiles drives a fixed-capacity server through the command and
 // checks every output.
 func TestRunWritesFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps a server for several seconds: full suite only")
+	}
 	slots := make(chan struct{}, 2)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slots <- struct{}{}

@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,7 +39,15 @@ var (
 	repoRoot     string
 )
 
+// TestMain builds the binaries and runs the tests. Every test here runs a
+// real collector, demo server or Prometheus for seconds, so under -short the
+// package builds nothing and runs nothing.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: real collector and Prometheus runs: full suite only")
+		os.Exit(0)
+	}
 	if err := build(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		os.Exit(1)
@@ -73,16 +84,56 @@ func build() error {
 	return nil
 }
 
+// handedOut holds the ports freeAddr has returned in this run.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
 // freeAddr returns a loopback address with a port that was free a moment
-// ago, for processes that cannot report the port they bound.
+// ago, for processes that cannot report the port they bound. The port lies
+// below the kernel's ephemeral range, where a bind to port 0 never lands:
+// a process started meanwhile on port 0 (the demo server, a test server)
+// cannot take it before the collector or Prometheus binds it, even when
+// that happens seconds later. No port is returned twice in one run.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	const lowest = 10000
+	top := ephemeralLow()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		if top <= lowest {
+			break
+		}
+		port := lowest + rand.IntN(top-lowest)
+		if handedOut.ports[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		handedOut.ports[port] = true
+		return ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("no free port between %d and the ephemeral range at %d", lowest, top)
+	return ""
+}
+
+// ephemeralLow returns the first port of the range the kernel picks from
+// for a bind to port 0 (Linux's ip_local_port_range; its default 32768
+// elsewhere).
+func ephemeralLow() int {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if low, err := strconv.Atoi(f[0]); err == nil {
+				return low
+			}
+		}
+	}
+	return 32768
 }
 
 // waitFor polls cond every 25 ms until it reports true or timeout passes,

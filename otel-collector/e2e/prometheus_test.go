@@ -263,7 +263,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 		{"keda-scaledobject.yaml", trigger.Metadata["query"], trigger.MetricType, true},
 		{"time-weighted per-pod average with Value", perPodTime, "Value", true},
 		{"per-pod average with Value", "avg(runway_requests_in_flight" + sel + ")", "Value", true},
-		{"seed query with the default AverageValue divides twice", "sum(runway_requests_in_flight" + sel + ") / count(up)", "AverageValue", false},
+		{"per-pod average query with the default AverageValue divides twice", "sum(runway_requests_in_flight" + sel + ") / count(up)", "AverageValue", false},
 		{"avg with AverageValue divides twice", "avg(runway_requests_in_flight" + sel + ")", "AverageValue", false},
 	}
 	for _, tc := range cases {

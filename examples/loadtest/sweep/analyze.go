@@ -29,9 +29,10 @@ type Analysis struct {
 	Confirmed bool `json:"confirmed"`
 	// KneeIndex is the index of the knee level in the levels; -1 when none.
 	KneeIndex int `json:"knee_index"`
-	// SeedSaturation is asgi-runway's criterion: the first level whose p95
-	// is at least twice the first level's p95; 0 when none.
-	SeedSaturation int `json:"seed_saturation_concurrency"`
+	// P95Doubling is the first level whose p95 is at least twice the
+	// first level's p95; 0 when none. It is a latency criterion, reported
+	// beside the knee.
+	P95Doubling int `json:"p95_doubling_concurrency"`
 	// Statuses is the status of each level, monotonic.
 	Statuses []string `json:"statuses"`
 }
@@ -73,7 +74,7 @@ func Analyze(levels []Level) Analysis {
 	base := levels[0].P95S
 	for _, l := range levels {
 		if base > 0 && l.OK > 0 && l.P95S >= 2*base {
-			a.SeedSaturation = l.Concurrency
+			a.P95Doubling = l.Concurrency
 			break
 		}
 	}
@@ -105,8 +106,9 @@ type Recommendation struct {
 	// LowerBound is true when nothing saturated: the server handles at least
 	// Saturation, so Threshold is safe but may be low.
 	LowerBound bool `json:"lower_bound"`
-	// SeedSaturation is asgi-runway's criterion (see Analysis).
-	SeedSaturation int `json:"seed_saturation_concurrency"`
+	// P95Doubling is the first level whose p95 is at least twice the first
+	// level's p95; 0 when none (see Analysis).
+	P95Doubling int `json:"p95_doubling_concurrency"`
 	// Reasoning explains the threshold, one sentence per line.
 	Reasoning []string `json:"reasoning"`
 }
@@ -115,7 +117,7 @@ type Recommendation struct {
 // least 1. Without a knee it uses the highest level and adds the Little's-law
 // formula with the numbers measured there.
 func Recommend(levels []Level, a Analysis) Recommendation {
-	r := Recommendation{SeedSaturation: a.SeedSaturation}
+	r := Recommendation{P95Doubling: a.P95Doubling}
 	if len(levels) == 0 {
 		r.Threshold = 1
 		r.Reasoning = []string{"nothing was measured; threshold 1 is a placeholder"}
@@ -159,9 +161,9 @@ func Recommend(levels []Level, a Analysis) Recommendation {
 			100*(1-levels[to].ThroughputRPS/levels[from].ThroughputRPS), levels[from].Concurrency, levels[to].Concurrency,
 			levels[from].ThroughputRPS, levels[to].ThroughputRPS))
 	}
-	if a.SeedSaturation > 0 && a.SeedSaturation != r.Saturation {
+	if a.P95Doubling > 0 && a.P95Doubling != r.Saturation {
 		r.Reasoning = append(r.Reasoning, fmt.Sprintf(
-			"asgi-runway's criterion (p95 ≥ 2× the level-1 p95) would say %d", a.SeedSaturation))
+			"p95 doubles its level-1 value at %d concurrent requests", a.P95Doubling))
 	}
 	return r
 }

@@ -14,29 +14,29 @@ func lv(c int, rps, p95 float64) Level {
 
 func TestAnalyze(t *testing.T) {
 	cases := []struct {
-		name       string
-		levels     []Level
-		saturation int
-		confirmed  bool
-		seed       int
-		statuses   []string
+		name        string
+		levels      []Level
+		saturation  int
+		confirmed   bool
+		p95Doubling int
+		statuses    []string
 	}{
 		{
 			name: "clean knee at 4",
 			levels: []Level{
 				lv(1, 50, .020), lv(2, 100, .020), lv(4, 200, .021), lv(8, 201, .041), lv(16, 199, .081),
 			},
-			saturation: 4, confirmed: true, seed: 8,
+			saturation: 4, confirmed: true, p95Doubling: 8,
 			statuses: []string{"ok", "ok", "saturated", "saturated", "saturated"},
 		},
 		{
-			// asgi-runway's sample output: its own statuses went saturated,
-			// then back to degrading.
-			name: "seed sample output",
+			// A queueing server whose p95 doubles (at 4) before its
+			// throughput stops growing (after 8).
+			name: "p95 doubles before the knee",
 			levels: []Level{
 				lv(1, 6.6, .152), lv(2, 9.3, .215), lv(4, 11.8, .340), lv(8, 13.7, .584), lv(16, 13.5, 1.184),
 			},
-			saturation: 8, confirmed: false, seed: 4,
+			saturation: 8, confirmed: false, p95Doubling: 4,
 			statuses: []string{"ok", "ok", "degrading", "saturated", "saturated"},
 		},
 		{
@@ -53,7 +53,7 @@ func TestAnalyze(t *testing.T) {
 			levels: []Level{
 				lv(1, 50, .020), lv(2, 100, .020), lv(4, 105, .050), lv(8, 400, .021), lv(16, 402, .041), lv(32, 401, .081),
 			},
-			saturation: 8, confirmed: true, seed: 4,
+			saturation: 8, confirmed: true, p95Doubling: 4,
 			statuses: []string{"ok", "ok", "degrading", "saturated", "saturated", "saturated"},
 		},
 		{
@@ -61,7 +61,7 @@ func TestAnalyze(t *testing.T) {
 			levels: []Level{
 				lv(1, 50, .020), lv(2, 100, .020), lv(4, 200, .021), lv(8, 150, .060), lv(16, 199, .081),
 			},
-			saturation: 4, confirmed: true, seed: 8,
+			saturation: 4, confirmed: true, p95Doubling: 8,
 			statuses: []string{"ok", "ok", "saturated", "saturated", "saturated"},
 		},
 		{
@@ -85,8 +85,8 @@ func TestAnalyze(t *testing.T) {
 			if a.Saturation != tc.saturation || a.Confirmed != tc.confirmed {
 				t.Errorf("saturation = %d (confirmed %v), want %d (confirmed %v)", a.Saturation, a.Confirmed, tc.saturation, tc.confirmed)
 			}
-			if a.SeedSaturation != tc.seed {
-				t.Errorf("seed criterion = %d, want %d", a.SeedSaturation, tc.seed)
+			if a.P95Doubling != tc.p95Doubling {
+				t.Errorf("p95 doubling = %d, want %d", a.P95Doubling, tc.p95Doubling)
 			}
 			if !slices.Equal(a.Statuses, tc.statuses) {
 				t.Errorf("statuses = %v, want %v", a.Statuses, tc.statuses)
@@ -104,6 +104,7 @@ func TestRecommend(t *testing.T) {
 		reasoning  string
 	}{
 		{"knee at 4", []Level{lv(1, 50, .02), lv(2, 100, .02), lv(4, 200, .02), lv(8, 200, .04), lv(16, 200, .08)}, 3, false, "floor(0.75 × 4, saturation) = 3"},
+		{"p95 doubling beside the knee", []Level{lv(1, 50, .02), lv(2, 100, .02), lv(4, 200, .02), lv(8, 200, .04)}, 3, false, "p95 doubles its level-1 value at 8 concurrent requests"},
 		{"knee at 1 gives at least 1", []Level{lv(1, 50, .02), lv(2, 50, .04), lv(4, 50, .08)}, 1, false, "saturation at 1"},
 		{"knee at 10", []Level{lv(5, 50, .1), lv(10, 100, .1), lv(20, 100, .2), lv(40, 100, .4)}, 7, false, "= 7"},
 		{"throughput collapse is flagged", []Level{lv(1, 50, .02), lv(2, 100, .02), lv(4, 100, .04), lv(8, 60, .13)}, 1, false, "throughput fell 40 % from 2 to 8 concurrent requests"},

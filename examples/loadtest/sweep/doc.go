@@ -10,8 +10,8 @@
 //
 // Saturation is the knee of the throughput curve: the last level before the
 // first level whose throughput grows less than 10 % while its p95 rises. The
-// criterion of asgi-runway (the first level whose p95 crosses twice the
-// level-1 p95) is reported beside it. Three guards keep a single noisy level
+// p95-doubling point (the first level whose p95 crosses twice the level-1
+// p95) is reported beside it. Three guards keep a single noisy level
 // from moving the answer:
 //
 //   - each level's throughput is measured over several windows; a window

@@ -18,6 +18,27 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// outputResult is the result the output tests write: a short real sweep
+// against a 2-slot server, or under -short the same shape built from fixed
+// levels through Analyze and Recommend.
+func outputResult(t *testing.T) *Result {
+	t.Helper()
+	if !testing.Short() {
+		return smallSweep(t)
+	}
+	levels := []Level{lv(1, 100, .011), lv(2, 199, .012), lv(4, 201, .031), lv(8, 200, .061)}
+	for i := range levels {
+		in, agrees := float64(levels[i].Concurrency), true
+		levels[i].ServerInFlight, levels[i].ServerAgrees, levels[i].Status = &in, &agrees, ""
+	}
+	a := Analyze(levels)
+	for i := range levels {
+		levels[i].Status = a.Statuses[i]
+	}
+	return &Result{Target: "http://127.0.0.1:1/work", Method: "GET", MetricsURL: "http://127.0.0.1:1/metrics",
+		Levels: levels, Analysis: a, Recommendation: Recommend(levels, a)}
+}
+
 // smallSweep runs a short real sweep against a 2-slot server.
 func smallSweep(t *testing.T) *Result {
 	t.Helper()
@@ -33,12 +54,13 @@ func smallSweep(t *testing.T) *Result {
 }
 
 func TestOutputs(t *testing.T) {
-	res := smallSweep(t)
+	res := outputResult(t)
 	t.Run("json", func(t *testing.T) {
 		var b bytes.Buffer
 		if err := WriteJSON(&b, res); err != nil {
 			t.Fatal(err)
 		}
+		raw := bytes.Clone(b.Bytes())
 		var back Result
 		dec := json.NewDecoder(&b)
 		dec.DisallowUnknownFields()
@@ -50,6 +72,19 @@ func TestOutputs(t *testing.T) {
 		}
 		if back.Levels[0].ServerInFlight == nil || back.Levels[0].P95S <= 0 {
 			t.Errorf("level 1 after round trip: %+v", back.Levels[0])
+		}
+		var fields struct {
+			Analysis       map[string]any `json:"analysis"`
+			Recommendation map[string]any `json:"recommendation"`
+		}
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			t.Fatal(err)
+		}
+		want := float64(res.Analysis.P95Doubling)
+		for name, m := range map[string]map[string]any{"analysis": fields.Analysis, "recommendation": fields.Recommendation} {
+			if got, ok := m["p95_doubling_concurrency"]; !ok || got != want {
+				t.Errorf("%s.p95_doubling_concurrency = %v (present %v), want %v", name, got, ok, want)
+			}
 		}
 	})
 	t.Run("csv", func(t *testing.T) {
@@ -123,6 +158,13 @@ func TestOutputs(t *testing.T) {
 			if !strings.HasPrefix(row, "  "+strings.Repeat(" ", 5-len(strconv.Itoa(l.Concurrency)))+strconv.Itoa(l.Concurrency)+" ") {
 				t.Errorf("row %d is not aligned: %q", i, row)
 			}
+		}
+		doubling := "p95 doubling     : never"
+		if d := res.Recommendation.P95Doubling; d > 0 {
+			doubling = "p95 doubling     : at " + strconv.Itoa(d) + " concurrent requests"
+		}
+		if !strings.Contains(b.String(), doubling) {
+			t.Errorf("no %q line:\n%s", doubling, b.String())
 		}
 		if !strings.Contains(b.String(), "Recommended autoscaling threshold : "+strconv.Itoa(res.Recommendation.Threshold)) {
 			t.Errorf("no recommendation line:\n%s", b.String())

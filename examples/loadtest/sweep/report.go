@@ -44,8 +44,8 @@ func WriteTable(w io.Writer, r *Result) error {
 		if i == r.Analysis.KneeIndex {
 			notes = append(notes, "← saturation")
 		}
-		if l.Concurrency == r.Analysis.SeedSaturation {
-			notes = append(notes, "← p95 ≥ 2× baseline")
+		if l.Concurrency == r.Analysis.P95Doubling {
+			notes = append(notes, "← p95 doubled")
 		}
 		switch {
 		case !l.LittleOK && l.StalledWindows > 0:
@@ -83,10 +83,10 @@ func WriteTable(w io.Writer, r *Result) error {
 	} else {
 		fmt.Fprintf(&b, "  Saturation point : none up to %d concurrent requests\n", rec.Saturation)
 	}
-	if rec.SeedSaturation > 0 {
-		fmt.Fprintf(&b, "  p95 ≥ 2× baseline: at %d (asgi-runway's criterion)\n", rec.SeedSaturation)
+	if rec.P95Doubling > 0 {
+		fmt.Fprintf(&b, "  p95 doubling     : at %d concurrent requests (p95 ≥ 2× the level-1 p95)\n", rec.P95Doubling)
 	} else {
-		fmt.Fprintf(&b, "  p95 ≥ 2× baseline: never (asgi-runway's criterion)\n")
+		fmt.Fprintf(&b, "  p95 doubling     : never (p95 stays under 2× the level-1 p95)\n")
 	}
 	if server {
 		agree, total := 0, 0
