@@ -569,8 +569,11 @@ func TestGRPCUnaryInFlightTime(t *testing.T) {
 	for range n {
 		<-f.svc.entered
 	}
-	heldFrom := time.Now()
+	// The collections read their clock between these readings: heldFrom
+	// after the first, heldTo before the second, so the held span is a
+	// lower bound of the span between the two collections.
 	v0 := floatSum(t, m, inFlightTimeName)
+	heldFrom := time.Now()
 	time.Sleep(20 * time.Millisecond) // some time in flight to measure
 	heldTo := time.Now()
 	v1 := floatSum(t, m, inFlightTimeName)
