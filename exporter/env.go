@@ -140,6 +140,8 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	c.timeout = min(c.timeout, c.interval)
 
+	c.appendErr(c.envConventions())
+
 	if c.exemplarFilter == nil {
 		f, err := parseExemplarFilter(c.env(envExemplarFilter))
 		c.appendErr(err)
