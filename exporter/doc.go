@@ -36,6 +36,8 @@
 //	WithServiceInstanceID    OTEL_RESOURCE_ATTRIBUTES              HOSTNAME-PID
 //	WithResourceAttributes   OTEL_RESOURCE_ATTRIBUTES              none
 //	WithExemplarFilter       OTEL_METRICS_EXEMPLAR_FILTER          always_off
+//	WithInstrumentOptions(   RUNWAY_METRICS_CONVENTIONS            runway
+//	  instrument.WithConventions)  (runway, otel, both, otel-active)
 //	WithMetricsAddr          -                                     none: /metrics on the app (Setup)
 //	WithMetricsTLS           -                                     plain HTTP on the separate listener
 //	WithMetricsBasicAuth     -                                     no authentication on the separate listener
