@@ -78,6 +78,12 @@ func grpcCodeIndex(c codes.Code) int {
 //   - runway.request.duration: the time gRPC measured from handing the RPC
 //     to the handler chain to its end, with rpc.system.name and rpc.method.
 //
+// These are the names of WithConventions("runway"), the default; with
+// "otel", rpc.server.call.duration (the OpenTelemetry RPC semantic
+// conventions) replaces runway.requests and runway.request.duration, and
+// the in-flight instruments keep their runway names (the conventions have
+// no in-flight metric for RPCs).
+//
 // rpc.method holds only methods the server has. By default they are
 // learned: gRPC dispatches an RPC (and so reports its start) only for a
 // registered method, answering any other with UNIMPLEMENTED before the
