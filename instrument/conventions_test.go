@@ -102,3 +102,44 @@ func TestOTelConventions(t *testing.T) {
 		}
 	}
 }
+
+// TestOTelActiveConventions checks "otel-active", the mode for a handler
+// that otelhttp already measures: http.server.active_requests and
+// runway's extensions, and neither duration histogram nor runway.requests.
+func TestOTelActiveConventions(t *testing.T) {
+	m := newManual(t)
+	gate := make(chan struct{})
+	h := mustHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-gate }),
+		WithMeterProvider(m.provider), WithConventions("otel-active"))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Post(srv.URL+"/x", "text/plain", nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+	}()
+	post := []attribute.KeyValue{methodKey.String("POST"), urlSchemeKey.String("http")}
+	waitFor(t, "one active POST", func() bool {
+		v, _ := sumValue(m.collect(t), "http.server.active_requests", post...)
+		return v == 1
+	})
+	close(gate)
+	<-done
+	rm := m.collect(t)
+	if v, ok := sumValue(rm, "http.server.active_requests", post...); !ok || v != 0 {
+		t.Errorf("http.server.active_requests{POST,http} = %d (reported %v) after the request, want 0", v, ok)
+	}
+	if _, ok := findMetric(rm, inFlightTimeName); !ok {
+		t.Errorf("%s missing: the extensions are kept", inFlightTimeName)
+	}
+	for _, name := range []string{"http.server.request.duration", durationName, requestsName, inFlightName} {
+		if _, ok := findMetric(rm, name); ok {
+			t.Errorf("otel-active: %s recorded", name)
+		}
+	}
+}

@@ -360,11 +360,8 @@ func WithPeakInFlight(window time.Duration) Option {
 // value is an error.
 func WithConventions(name string) Option {
 	return optionFunc(func(c *config) error {
-		conv, ok := contract.ParseConventions(name)
-		if !ok {
-			return optionError("WithConventions", "%q is not one of %s", name, contract.ConventionsValues)
-		}
+		conv, err := contract.ParseConventions("instrument", name)
 		c.conv = conv
-		return nil
+		return err
 	})
 }

@@ -176,11 +176,8 @@ func validFullMethod(m string) bool {
 // an error.
 func WithConventions(name string) Option {
 	return optionFunc(func(c *config) error {
-		conv, ok := contract.ParseConventions(name)
-		if !ok {
-			return optionError("WithConventions", "%q is not one of %s", name, contract.ConventionsValues)
-		}
+		conv, err := contract.ParseConventions("runwaygrpc", name)
 		c.conv = conv
-		return nil
+		return err
 	})
 }

@@ -15,9 +15,6 @@ const (
 	ConventionsOTelActive = "otel-active"
 )
 
-// ConventionsValues lists the accepted values, for error messages and docs.
-const ConventionsValues = `"runway", "otel", "both" or "otel-active"`
-
 // Conventions is a resolved conventions choice: which families of
 // instruments a middleware or handler creates.
 type Conventions struct {
@@ -31,20 +28,21 @@ type Conventions struct {
 	OTelDuration bool
 }
 
-// ParseConventions resolves a conventions value; ok is false for an
-// unknown one.
-func ParseConventions(s string) (c Conventions, ok bool) {
+// ParseConventions resolves the value of the option WithConventions of
+// package pkg; an unknown value is an error that names the option.
+func ParseConventions(pkg, s string) (Conventions, error) {
 	switch s {
 	case ConventionsRunway:
-		return Conventions{Runway: true}, true
+		return Conventions{Runway: true}, nil
 	case ConventionsOTel:
-		return Conventions{OTel: true, OTelDuration: true}, true
+		return Conventions{OTel: true, OTelDuration: true}, nil
 	case ConventionsBoth:
-		return Conventions{Runway: true, OTel: true, OTelDuration: true}, true
+		return Conventions{Runway: true, OTel: true, OTelDuration: true}, nil
 	case ConventionsOTelActive:
-		return Conventions{OTel: true}, true
+		return Conventions{OTel: true}, nil
 	}
-	return Conventions{}, false
+	return Conventions{}, OptionError(pkg, "WithConventions",
+		`%q is not one of "runway", "otel", "both" or "otel-active"`, s)
 }
 
 // The OpenTelemetry semantic conventions (the version the SDK's resource
