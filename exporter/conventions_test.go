@@ -222,3 +222,17 @@ func TestConventionsCodeWins(t *testing.T) {
 		t.Errorf("http_server_request_duration_seconds present: the option in code should win")
 	}
 }
+
+// TestConventionsEnvValues checks that the variable accepts every value of
+// instrument.WithConventions, and that the middleware built accepts it too.
+func TestConventionsEnvValues(t *testing.T) {
+	for _, v := range []string{"runway", "otel", "both", "otel-active"} {
+		h, shutdown, err := Setup(context.Background(), http.NotFoundHandler(),
+			mapEnv(map[string]string{"RUNWAY_METRICS_CONVENTIONS": v}))
+		if err != nil || h == nil {
+			t.Errorf("RUNWAY_METRICS_CONVENTIONS=%s: %v", v, err)
+			continue
+		}
+		_ = shutdown(context.Background())
+	}
+}
