@@ -49,6 +49,8 @@
 //	WithMetricsBasicAuth       -                                                   no authentication on the separate listener
 //	WithPrometheusRegistry     -                                                   a new registry per Exporter
 //	WithoutScopeLabels         -                                                   otel_scope_* labels on every series
+//	WithInstrumentOptions(     RUNWAY_METRICS_CONVENTIONS                          runway
+//	  instrument.WithConventions)  (runway, otel, both, otel-active)
 //	WithInstrumentOptions      -                                                   the middleware's defaults
 //
 // In full, the OTLP variables are OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -123,6 +123,8 @@ func newConfig(opts []Option) (*config, error) {
 		c.resolveOTLP()
 	}
 
+	c.appendErr(c.envConventions())
+
 	if c.exemplarFilter == nil {
 		f, err := parseExemplarFilter(c.env(envExemplarFilter))
 		c.appendErr(err)

@@ -50,10 +50,14 @@ func benchHandlers(b *testing.B) map[string]http.Handler {
 		"runway_groups": mustHandler(b, okHandler, WithMeterProvider(m.provider),
 			WithRouteGroups(RouteGroup{`^/api/embed`, "embedding"}, RouteGroup{`^/api/infer`, "inference"})),
 		"runway_servemux": mustHandler(b, mux, WithMeterProvider(m.provider), WithServeMux(mux)),
+		"otel":            mustHandler(b, okHandler, WithMeterProvider(m.provider), WithConventions("otel")),
+		"otel_servemux": mustHandler(b, mux, WithMeterProvider(m.provider), WithServeMux(mux),
+			WithConventions("otel")),
+		"both": mustHandler(b, okHandler, WithMeterProvider(m.provider), WithConventions("both")),
 	}
 }
 
-var benchOrder = []string{"bare", "runway", "runway_groups", "runway_servemux"}
+var benchOrder = []string{"bare", "runway", "runway_groups", "runway_servemux", "otel", "otel_servemux", "both"}
 
 func BenchmarkMiddleware(b *testing.B) {
 	hs := benchHandlers(b)
@@ -102,7 +106,7 @@ func BenchmarkCost(b *testing.B) {
 		rt := m.other
 		b.ReportAllocs()
 		for b.Loop() {
-			m.rec.start(rt)
+			m.rec.start(rt, 0)
 			m.rec.routes.count(rt, 0, http.StatusOK)
 			m.rec.inflight.Add(-1) // without routes, end's only decrement
 		}

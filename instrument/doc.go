@@ -14,6 +14,21 @@
 //	runway.request.duration             Float64Histogram, explicit        s          http.request.method, http.route (with routes)        runway_request_duration_seconds
 //	                                    buckets in seconds
 //
+// These are the names of WithConventions("runway"), the default. With
+// WithConventions("otel") the OpenTelemetry HTTP semantic conventions name
+// the core metrics instead ("both" records both sets; "otel-active" only
+// the first, for a handler otelhttp already measures):
+//
+//	http.server.active_requests         Int64ObservableUpDownCounter      {request}  http.request.method, url.scheme                      http_server_active_requests
+//	http.server.request.duration        Float64Histogram, explicit        s          http.request.method, url.scheme,                     http_server_request_duration_seconds
+//	                                    buckets in seconds                           http.response.status_code, http.route (with routes),
+//	                                                                                 error.type (5xx), network.protocol.name and .version
+//
+// In otel mode runway.requests.in_flight, runway.requests and
+// runway.request.duration are not recorded (the histogram's count gives
+// the number of requests); every instrument below keeps its runway name in
+// every mode. docs/conventions.md maps the names and gives the queries.
+//
 // Optional instruments (see docs/metrics.md for the contract of each):
 //
 //	runway.requests.in_flight_time           Float64ObservableCounter   s           none (on by default)         runway_requests_in_flight_time_seconds_total

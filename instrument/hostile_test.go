@@ -190,6 +190,7 @@ func TestHostileInput(t *testing.T) {
 		{"route groups", []Option{WithRouteGroups(groups...)}, []string{"inference", "embedding", otherValue}, n},
 		{"serve mux", []Option{WithServeMux(mux)}, []string{"/items/{id}", "/api/", otherValue}, n / 5},
 		{"no routes", nil, nil, n / 5},
+		{"both conventions", []Option{WithRouteGroups(groups...), WithConventions("both")}, []string{"inference", "embedding", otherValue}, n / 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hostileFlood(t, tc.opts, tc.routes, tc.requests)
@@ -276,6 +277,11 @@ func hostileFlood(t *testing.T, opts []Option, routes []string, total int) {
 		"runway_requests_total":              numMethods * 2 * numRoutes,
 		"runway_request_duration_seconds":    numMethods * numRoutes,
 	}
+	_, otel := fams["http_server_request_duration_seconds"]
+	if otel { // the semantic conventions: one scheme, one protocol version here
+		bounds["http_server_active_requests"] = numMethods
+		bounds["http_server_request_duration_seconds"] = numMethods * 2 * numRoutes
+	}
 	allowed := map[string]func(string) bool{
 		"http_request_method": func(v string) bool {
 			return v == otherValue || slices.Contains(knownMethods[:], v)
@@ -285,6 +291,9 @@ func hostileFlood(t *testing.T, opts []Option, routes []string, total int) {
 		"otel_scope_name":           func(v string) bool { return v == ScopeName },
 		"otel_scope_version":        func(v string) bool { return v == Version() },
 		"otel_scope_schema_url":     func(v string) bool { return v == "" },
+		"url_scheme":                func(v string) bool { return v == "http" },
+		"network_protocol_name":     func(v string) bool { return v == "http" },
+		"network_protocol_version":  func(v string) bool { return v == "1.1" },
 	}
 	for name, bound := range bounds {
 		f := fams[name]
@@ -309,14 +318,19 @@ func hostileFlood(t *testing.T, opts []Option, routes []string, total int) {
 	if v, _ := promValue(fams, "runway_requests_in_flight"); v != 0 {
 		t.Errorf("runway_requests_in_flight = %v after the flood, want 0", v)
 	}
-	if got := histCount(fams); got != uint64(reached.Load()) {
+	if got := histCount(fams, "runway_request_duration_seconds"); got != uint64(reached.Load()) {
 		t.Errorf("runway_request_duration_seconds counts %d requests, want %d", got, reached.Load())
+	}
+	if otel {
+		if got := histCount(fams, "http_server_request_duration_seconds"); got != uint64(reached.Load()) {
+			t.Errorf("http_server_request_duration_seconds counts %d requests, want %d", got, reached.Load())
+		}
 	}
 }
 
-func histCount(fams map[string]*dto.MetricFamily) uint64 {
+func histCount(fams map[string]*dto.MetricFamily, name string) uint64 {
 	var n uint64
-	for _, m := range fams["runway_request_duration_seconds"].GetMetric() {
+	for _, m := range fams[name].GetMetric() {
 		n += m.GetHistogram().GetSampleCount()
 	}
 	return n

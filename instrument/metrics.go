@@ -50,10 +50,16 @@ type recorder struct {
 	inflight atomic.Int64
 	_        cacheLinePad
 
-	duration        metric.Float64Histogram
-	inflightObs     metric.Int64ObservableUpDownCounter
+	conv            contract.Conventions
+	duration        metric.Float64Histogram             // nil without runway names
+	inflightObs     metric.Int64ObservableUpDownCounter // nil without runway names
 	inflightByRoute metric.Int64ObservableUpDownCounter // nil without routes
-	requests        metric.Int64ObservableCounter
+	requests        metric.Int64ObservableCounter       // nil without runway names
+
+	// The semantic conventions (otel.go): nil without them.
+	active       *activeCounts
+	activeObs    metric.Int64ObservableUpDownCounter
+	otelDuration metric.Float64Histogram
 
 	// epoch is the origin of the time-weighted counters' clock (inflight_time.go).
 	epoch               time.Time
@@ -67,27 +73,50 @@ type recorder struct {
 func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 	meter := contract.Meter(c.provider)
 	rec := &recorder{routes: routes, epoch: time.Now()}
+	rec.conv = c.conv
 	var err error
-	if rec.duration, err = meter.Float64Histogram(durationName,
-		metric.WithUnit(durationUnit),
-		metric.WithDescription(durationDescription),
-		metric.WithExplicitBucketBoundaries(c.buckets...),
-	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", durationName, err)
+	var observed []metric.Observable
+	if c.conv.Runway {
+		if rec.duration, err = meter.Float64Histogram(durationName,
+			metric.WithUnit(durationUnit),
+			metric.WithDescription(durationDescription),
+			metric.WithExplicitBucketBoundaries(c.buckets...),
+		); err != nil {
+			return nil, fmt.Errorf("instrument: creating %s: %w", durationName, err)
+		}
+		if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(inFlightName,
+			metric.WithUnit(requestUnit),
+			metric.WithDescription(inFlightDescription),
+		); err != nil {
+			return nil, fmt.Errorf("instrument: creating %s: %w", inFlightName, err)
+		}
+		if rec.requests, err = meter.Int64ObservableCounter(requestsName,
+			metric.WithUnit(requestUnit),
+			metric.WithDescription(requestsDescription),
+		); err != nil {
+			return nil, fmt.Errorf("instrument: creating %s: %w", requestsName, err)
+		}
+		observed = append(observed, rec.inflightObs, rec.requests)
 	}
-	if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(inFlightName,
-		metric.WithUnit(requestUnit),
-		metric.WithDescription(inFlightDescription),
-	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", inFlightName, err)
+	if c.conv.OTel {
+		rec.active = newActiveCounts()
+		if rec.activeObs, err = meter.Int64ObservableUpDownCounter(contract.ActiveRequestsName,
+			metric.WithUnit(contract.ActiveRequestsUnit),
+			metric.WithDescription(contract.ActiveRequestsDescription),
+		); err != nil {
+			return nil, fmt.Errorf("instrument: creating %s: %w", contract.ActiveRequestsName, err)
+		}
+		observed = append(observed, rec.activeObs)
 	}
-	if rec.requests, err = meter.Int64ObservableCounter(requestsName,
-		metric.WithUnit(requestUnit),
-		metric.WithDescription(requestsDescription),
-	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", requestsName, err)
+	if c.conv.OTelDuration {
+		if rec.otelDuration, err = meter.Float64Histogram(contract.HTTPDurationName,
+			metric.WithUnit(contract.HTTPDurationUnit),
+			metric.WithDescription(contract.HTTPDurationDescription),
+			metric.WithExplicitBucketBoundaries(c.buckets...),
+		); err != nil {
+			return nil, fmt.Errorf("instrument: creating %s: %w", contract.HTTPDurationName, err)
+		}
 	}
-	observed := []metric.Observable{rec.inflightObs, rec.requests}
 	if routes.withRoute {
 		if rec.inflightByRoute, err = meter.Int64ObservableUpDownCounter(inFlightByRouteName,
 			metric.WithUnit(requestUnit),
@@ -110,9 +139,16 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 // fields that every request reads.
 type cacheLinePad [64]byte
 
-// start marks a request of route rt as in flight.
-func (rec *recorder) start(rt *route) {
+// start marks a request of route rt as in flight; act is its series of
+// http.server.active_requests (activeIndex).
+func (rec *recorder) start(rt *route, act int) {
 	rec.inflight.Add(1)
+	if a := rec.active; a != nil {
+		a.n[act].Add(1)
+		if !a.seen[act].Load() {
+			a.seen[act].Store(true)
+		}
+	}
 	if rec.inflightByRoute != nil { // without routes nothing reads it
 		rt.inflight.Add(1)
 	}
@@ -123,15 +159,25 @@ func (rec *recorder) start(rt *route) {
 
 // end records a finished request of route rt (in flight since it was
 // started) under the route rec (usually rt), and marks it no longer in
-// flight.
-func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, status int, elapsed time.Duration) {
-	rec.duration.Record(ctx, elapsed.Seconds(), recRoute.recordOpts[method]...)
-	rec.routes.count(recRoute, method, status)
-	rec.leave(rt)
+// flight. protocol is the request's protocolIndex.
+func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, protocol, status int, elapsed time.Duration) {
+	secs := elapsed.Seconds()
+	if rec.duration != nil {
+		rec.duration.Record(ctx, secs, recRoute.recordOpts[method]...)
+	}
+	c := rec.routes.count(recRoute, method, status)
+	if rec.otelDuration != nil {
+		rec.otelDuration.Record(ctx, secs, rec.routes.otelRecordOpt(c, recRoute, method, protocol)...)
+	}
+	rec.leave(rt, activeIndex(method, protocol))
 }
 
-// leave marks a request of route rt no longer in flight.
-func (rec *recorder) leave(rt *route) {
+// leave marks a request of route rt, of series act of
+// http.server.active_requests, no longer in flight.
+func (rec *recorder) leave(rt *route, act int) {
+	if rec.active != nil {
+		rec.active.n[act].Add(-1)
+	}
 	if rec.inflightByRoute != nil {
 		rt.inflight.Add(-1)
 	}
@@ -145,7 +191,16 @@ func (rec *recorder) leave(rt *route) {
 // MeterProvider each observe; the SDK sums observations with the same
 // attributes, so their in-flight totals add up.
 func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
-	o.ObserveInt64(rec.inflightObs, rec.inflight.Load())
+	if rec.inflightObs != nil {
+		o.ObserveInt64(rec.inflightObs, rec.inflight.Load())
+	}
+	if a := rec.active; a != nil {
+		for i := range a.n {
+			if a.seen[i].Load() {
+				o.ObserveInt64(rec.activeObs, a.n[i].Load(), a.opt[i]...)
+			}
+		}
+	}
 	t := rec.routes
 	t.collectMu.Lock()
 	defer t.collectMu.Unlock()
@@ -153,6 +208,9 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 	for _, rt := range t.routes() {
 		if rec.inflightByRoute != nil && rt.preDispatch.Load() {
 			o.ObserveInt64(rec.inflightByRoute, rt.inflight.Load(), rt.inflightOpt...)
+		}
+		if rec.requests == nil {
+			continue
 		}
 		for m := range rt.counts {
 			p := rt.counts[m].Load()
@@ -167,7 +225,7 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 			}
 		}
 	}
-	if n := t.overflow.n.Load(); n > 0 {
+	if n := t.overflow.n.Load(); n > 0 && rec.requests != nil {
 		o.ObserveInt64(rec.requests, n, t.overflow.opt...)
 	}
 	return nil

@@ -151,11 +151,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := methodIndex(r.Method)
+	protocol := protocolIndex(r)
+	act := activeIndex(method, protocol)
 	rt := m.route(r)
 	start := time.Now()
 	rw, wrapped := newResponseWriter(w)
-	if m.streams == nil || !m.streams.begin(rw, rt, start) {
-		m.rec.start(rt)
+	if m.streams == nil || !m.streams.begin(rw, rt, act, start) {
+		m.rec.start(rt, act)
 		rw.st.timed = m.rec.timeStart(rt, start)
 	}
 	returned := false
@@ -173,7 +175,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.streams.end(recRoute, method, status)
 		} else {
 			elapsed := time.Since(start)
-			m.rec.end(r.Context(), rt, recRoute, method, status, elapsed)
+			m.rec.end(r.Context(), rt, recRoute, method, protocol, status, elapsed)
 			if rw.st.timed {
 				m.rec.timeEnd(rt, start, elapsed)
 			}

@@ -59,6 +59,8 @@ type config struct {
 	// peak enables runway.requests.in_flight.peak (WithPeakInFlight).
 	peak       bool
 	peakWindow time.Duration
+	// conv is the set of instruments chosen by WithConventions.
+	conv contract.Conventions
 }
 
 // newConfig resolves the defaults and applies opts. It returns the first
@@ -68,6 +70,7 @@ func newConfig(opts []Option) (*config, error) {
 		excluded:  defaultExcludedPaths,
 		maxRoutes: defaultMaxRoutes,
 		regs:      new(contract.Registrations),
+		conv:      contract.Conventions{Runway: true},
 	}
 	c.buckets = defaultDurationBuckets
 	for _, o := range opts {
@@ -334,5 +337,31 @@ func WithPeakInFlight(window time.Duration) Option {
 		}
 		c.peak, c.peakWindow = true, window
 		return nil
+	})
+}
+
+// WithConventions chooses the names of the core metrics:
+//
+//   - "runway" (the default): runway.requests.in_flight, runway.requests
+//     and runway.request.duration, asgi-runway's names;
+//   - "otel": the OpenTelemetry HTTP semantic conventions,
+//     http.server.active_requests (by http.request.method and url.scheme)
+//     and http.server.request.duration (by method, scheme, status code,
+//     http.route, error.type and protocol); no runway.requests, whose
+//     numbers the histogram's count gives;
+//   - "both": all of the above, to migrate dashboards;
+//   - "otel-active": http.server.active_requests only, for a handler that
+//     otelhttp already wraps (otelhttp records http.server.request.duration
+//     but not the number of active requests).
+//
+// runway's extensions (in flight by route, the time-weighted counters,
+// streams, the concurrency limit, the peak) keep their runway names in
+// every mode. WithDurationBuckets applies to both histograms. Any other
+// value is an error.
+func WithConventions(name string) Option {
+	return optionFunc(func(c *config) error {
+		conv, err := contract.ParseConventions("instrument", name)
+		c.conv = conv
+		return err
 	})
 }

@@ -31,6 +31,8 @@ func TestInvalidOptions(t *testing.T) {
 		{"NaN bucket", []Option{WithDurationBuckets(math.NaN())}, "WithDurationBuckets", "boundary 0"},
 		{"infinite bucket", []Option{WithDurationBuckets(1, math.Inf(1))}, "WithDurationBuckets", "boundary 1"},
 		{"zero max routes", []Option{WithMaxRoutes(0)}, "WithMaxRoutes", "0"},
+		{"unknown conventions", []Option{WithConventions("semconv")}, "WithConventions", `"semconv"`},
+		{"conventions in upper case", []Option{WithConventions("OTel")}, "WithConventions", `"OTel"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mw, err := NewMiddleware(tc.opts...)

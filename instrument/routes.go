@@ -102,6 +102,9 @@ type statusCount struct {
 	// opt caches the attribute option of the series for collection. It
 	// is only touched with routeTable.collectMu held.
 	opt []metric.ObserveOption
+	// otel caches the attribute options of http.server.request.duration
+	// (otel.go); nil in runway mode.
+	otel atomic.Pointer[otelOpts]
 }
 
 func newRoute(name string, withRoute bool) *route {
@@ -118,8 +121,9 @@ func newRoute(name string, withRoute bool) *route {
 }
 
 // count adds one request of route rt with the given method index and
-// status code. Codes outside 100–999 are counted as 0.
-func (t *routeTable) count(rt *route, method, code int) {
+// status code, and returns its series (t.overflow past the bound). Codes
+// outside 100–999 are counted as 0.
+func (t *routeTable) count(rt *route, method, code int) *statusCount {
 	if code < 100 || code > 999 {
 		code = 0
 	}
@@ -127,17 +131,17 @@ func (t *routeTable) count(rt *route, method, code int) {
 		for _, c := range *p {
 			if c.code == code {
 				c.n.Add(1)
-				return
+				return c
 			}
 		}
 	}
-	t.countNew(rt, method, code)
+	return t.countNew(rt, method, code)
 }
 
 // countNew counts a request whose status has not been seen yet for its
 // route and method: it adds the series, or, once maxSeries series exist,
 // counts it in the overflow series.
-func (t *routeTable) countNew(rt *route, method, code int) {
+func (t *routeTable) countNew(rt *route, method, code int) *statusCount {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var list []*statusCount
@@ -146,19 +150,20 @@ func (t *routeTable) countNew(rt *route, method, code int) {
 		for _, c := range list {
 			if c.code == code {
 				c.n.Add(1)
-				return
+				return c
 			}
 		}
 	}
 	if t.series >= t.maxSeries-1 { // the overflow series is one of them
 		t.overflow.n.Add(1)
-		return
+		return &t.overflow
 	}
 	t.series++
 	c := &statusCount{code: code}
 	c.n.Store(1)
 	next := append(list[:len(list):len(list)], c)
 	rt.counts[method].Store(&next)
+	return c
 }
 
 // routeTable is the bounded set of routes of one middleware. Lookups by

@@ -75,6 +75,7 @@ func newStreamClassifier(c *config, rec *recorder) (*streamClassifier, error) {
 type streamState struct {
 	c      *streamClassifier // nil: classification off
 	rt     *route
+	act    int // the series of http.server.active_requests (activeIndex)
 	start  time.Time
 	stream bool // the request is a stream
 	// timed is set while the request counts in in_flight_time.
@@ -96,8 +97,8 @@ func (st *streamState) releaseLimit() {
 // begin prepares rw to classify the request of route rt that started at
 // start. It reports whether the request is a stream from the start (its
 // route is marked streaming); if so it is already counted as one.
-func (s *streamClassifier) begin(rw *responseWriter, rt *route, start time.Time) bool {
-	rw.st = streamState{c: s, rt: rt, start: start}
+func (s *streamClassifier) begin(rw *responseWriter, rt *route, act int, start time.Time) bool {
+	rw.st = streamState{c: s, rt: rt, act: act, start: start}
 	if len(s.routes) == 0 {
 		return false
 	}
@@ -135,7 +136,7 @@ func (st *streamState) declare() {
 		rec.timeEnd(st.rt, st.start, time.Since(st.start))
 		st.timed = false
 	}
-	rec.leave(st.rt)
+	rec.leave(st.rt, st.act)
 	st.c.inflight.Add(1)
 }
 

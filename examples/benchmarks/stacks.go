@@ -24,7 +24,7 @@ import (
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 // Impls are the instrumentations compared, in the order of the tables.
-var Impls = []string{"bare", "atomic", "runway", "promhttp", "otelhttp"}
+var Impls = []string{"bare", "atomic", "runway", "runway-otel", "promhttp", "otelhttp"}
 
 // Hello is the measured application: a hello-world handler.
 var Hello = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -57,6 +57,10 @@ type Stack struct {
 //     in-flight measurement.
 //   - runway: exporter.New with the Prometheus exporter and its Handler,
 //     which is what exporter.Setup returns.
+//   - runway-otel: the same with instrument.WithConventions("otel"): the
+//     semantic conventions' http.server.active_requests and
+//     http.server.request.duration (the metrics otelhttp records, plus
+//     the active requests it lacks) and runway's extensions.
 //   - promhttp: client_golang's InstrumentHandlerInFlight, Counter and
 //     Duration chain on a fresh registry (the same series as runway: an
 //     in-flight gauge, a counter by method and code, a histogram by method
@@ -76,8 +80,12 @@ func NewStack(impl string, app http.Handler) (*Stack, error) {
 			defer inflight.Add(-1)
 			app.ServeHTTP(w, r)
 		})
-	case "runway":
-		e, err := exporter.New(context.Background(), exporter.WithPrometheus())
+	case "runway", "runway-otel":
+		opts := []exporter.Option{exporter.WithPrometheus()}
+		if impl == "runway-otel" {
+			opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConventions("otel")))
+		}
+		e, err := exporter.New(context.Background(), opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,9 @@ func TestStacks(t *testing.T) {
 		"runway": func(f map[string]*dto.MetricFamily) float64 {
 			return sumCounter(f["runway_requests_total"])
 		},
+		"runway-otel": func(f map[string]*dto.MetricFamily) float64 {
+			return sumHistogramCount(f["http_server_request_duration_seconds"])
+		},
 		"promhttp": func(f map[string]*dto.MetricFamily) float64 {
 			return sumCounter(f["http_requests_total"])
 		},
@@ -32,8 +35,9 @@ func TestStacks(t *testing.T) {
 		},
 	}
 	inFlight := map[string]string{
-		"runway":   "runway_requests_in_flight",
-		"promhttp": "http_requests_in_flight",
+		"runway":      "runway_requests_in_flight",
+		"runway-otel": "http_server_active_requests",
+		"promhttp":    "http_requests_in_flight",
 	}
 	for _, impl := range Impls {
 		for _, run := range []string{"serial", "parallel"} {
@@ -128,12 +132,14 @@ func TestRunwayDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items at random")
 	}
-	s := newStack(t, "runway")
-	r := httptest.NewRequest(http.MethodGet, "/hello", nil)
-	w := NewDiscardWriter()
-	s.Handler.ServeHTTP(w, r) // first use of the route's tables
-	if allocs := testing.AllocsPerRun(smokeOps, func() { s.Handler.ServeHTTP(w, r) }); allocs != 0 {
-		t.Errorf("runway: %v allocs per request, want 0", allocs)
+	for _, impl := range []string{"runway", "runway-otel"} {
+		s := newStack(t, impl)
+		r := httptest.NewRequest(http.MethodGet, "/hello", nil)
+		w := NewDiscardWriter()
+		s.Handler.ServeHTTP(w, r) // first use of the route's tables
+		if allocs := testing.AllocsPerRun(smokeOps, func() { s.Handler.ServeHTTP(w, r) }); allocs != 0 {
+			t.Errorf("%s: %v allocs per request, want 0", impl, allocs)
+		}
 	}
 }
 

@@ -2,7 +2,7 @@
 // routes, instrumented with runway and exporting its metrics to
 // Prometheus (/metrics) and, optionally, over OTLP to a collector.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s] [-limit N -limit-queue Q]
+//	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s] [-limit N -limit-queue Q] [-conventions runway|otel|both|otel-active]
 //	go run ./examples/server -healthcheck http://127.0.0.1:8000/healthz
 //
 // With no -otlp-endpoint, the demo still pushes over OTLP when
@@ -39,6 +39,7 @@ func main() {
 	flag.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id (default hostname-pid)")
 	flag.IntVar(&cfg.Limit, "limit", 0, "admit at most N requests at once (0: no limit)")
 	flag.IntVar(&cfg.LimitQueue, "limit-queue", 0, "with -limit: up to N more wait for a slot; others get 503")
+	flag.StringVar(&cfg.Conventions, "conventions", "", "metric names: runway, otel (OpenTelemetry semantic conventions), both or otel-active (default runway, or RUNWAY_METRICS_CONVENTIONS)")
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	health := flag.String("healthcheck", "", "only check that this URL answers 200, and exit 0 if it does, else 1 (the image's HEALTHCHECK)")
 	flag.Parse()

@@ -18,8 +18,14 @@ import (
 // does for one unary RPC (TagRPC, Begin, End), beside doing nothing: the
 // handler's own cost per RPC, with a real SDK MeterProvider.
 func BenchmarkGRPCStatsHandler(b *testing.B) {
+	for _, conv := range []string{"runway", "otel"} {
+		b.Run("conventions="+conv, func(b *testing.B) { benchStatsHandler(b, conv) })
+	}
+}
+
+func benchStatsHandler(b *testing.B, conv string) {
 	m := newManual(b)
-	sh, err := NewServerHandler(WithMeterProvider(m.provider))
+	sh, err := NewServerHandler(WithMeterProvider(m.provider), WithConventions(conv))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -78,6 +78,12 @@ func grpcCodeIndex(c codes.Code) int {
 //   - runway.request.duration: the time gRPC measured from handing the RPC
 //     to the handler chain to its end, with rpc.system.name and rpc.method.
 //
+// These are the names of WithConventions("runway"), the default; with
+// "otel", rpc.server.call.duration (the OpenTelemetry RPC semantic
+// conventions) replaces runway.requests and runway.request.duration, and
+// the in-flight instruments keep their runway names (the conventions have
+// no in-flight metric for RPCs).
+//
 // rpc.method holds only methods the server has. By default they are
 // learned: gRPC dispatches an RPC (and so reports its start) only for a
 // registered method, answering any other with UNIMPLEMENTED before the
@@ -136,11 +142,12 @@ type ServerHandler struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	duration     metric.Float64Histogram
+	duration     metric.Float64Histogram // nil without runway names
+	otelDuration metric.Float64Histogram // rpc.server.call.duration, or nil
 	inflightTime metric.Float64ObservableCounter
 	inflightObs  metric.Int64ObservableUpDownCounter
 	streamsObs   metric.Int64ObservableUpDownCounter
-	requests     metric.Int64ObservableCounter
+	requests     metric.Int64ObservableCounter // nil without runway names
 }
 
 var _ stats.Handler = (*ServerHandler)(nil)
@@ -148,12 +155,23 @@ var _ stats.Handler = (*ServerHandler)(nil)
 func (h *ServerHandler) newInstruments(c *config) error {
 	meter := contract.Meter(c.provider)
 	var err error
-	if h.duration, err = meter.Float64Histogram(contract.DurationName,
-		metric.WithUnit(contract.DurationUnit),
-		metric.WithDescription(contract.DurationDescription),
-		metric.WithExplicitBucketBoundaries(c.buckets...),
-	); err != nil {
-		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.DurationName, err)
+	if c.conv.Runway {
+		if h.duration, err = meter.Float64Histogram(contract.DurationName,
+			metric.WithUnit(contract.DurationUnit),
+			metric.WithDescription(contract.DurationDescription),
+			metric.WithExplicitBucketBoundaries(c.buckets...),
+		); err != nil {
+			return fmt.Errorf("runwaygrpc: creating %s: %w", contract.DurationName, err)
+		}
+	}
+	if c.conv.OTelDuration {
+		if h.otelDuration, err = meter.Float64Histogram(contract.RPCDurationName,
+			metric.WithUnit(contract.RPCDurationUnit),
+			metric.WithDescription(contract.RPCDurationDescription),
+			metric.WithExplicitBucketBoundaries(c.buckets...),
+		); err != nil {
+			return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RPCDurationName, err)
+		}
 	}
 	if h.inflightObs, err = meter.Int64ObservableUpDownCounter(contract.InFlightName,
 		metric.WithUnit(contract.RequestUnit),
@@ -173,13 +191,17 @@ func (h *ServerHandler) newInstruments(c *config) error {
 	); err != nil {
 		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.StreamsInFlightName, err)
 	}
-	if h.requests, err = meter.Int64ObservableCounter(contract.RequestsName,
-		metric.WithUnit(contract.RequestUnit),
-		metric.WithDescription(contract.RequestsDescription),
-	); err != nil {
-		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RequestsName, err)
+	observed := []metric.Observable{h.inflightObs, h.inflightTime, h.streamsObs}
+	if c.conv.Runway {
+		if h.requests, err = meter.Int64ObservableCounter(contract.RequestsName,
+			metric.WithUnit(contract.RequestUnit),
+			metric.WithDescription(contract.RequestsDescription),
+		); err != nil {
+			return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RequestsName, err)
+		}
+		observed = append(observed, h.requests)
 	}
-	if err := h.regs.Register(meter, "runwaygrpc", h.observe, h.inflightObs, h.inflightTime, h.streamsObs, h.requests); err != nil {
+	if err := h.regs.Register(meter, "runwaygrpc", h.observe, observed...); err != nil {
 		return fmt.Errorf("runwaygrpc: %w", err)
 	}
 	return nil
@@ -263,8 +285,15 @@ func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			return
 		}
 		m := s.method
-		h.duration.Record(ctx, ev.EndTime.Sub(ev.BeginTime).Seconds(), m.recordOpts...)
-		h.methods.count(m, grpcCodeIndex(status.Code(ev.Error)))
+		secs := ev.EndTime.Sub(ev.BeginTime).Seconds()
+		code := grpcCodeIndex(status.Code(ev.Error))
+		if h.duration != nil {
+			h.duration.Record(ctx, secs, m.recordOpts...)
+		}
+		if h.otelDuration != nil {
+			h.otelDuration.Record(ctx, secs, m.otelOpts[code]...)
+		}
+		h.methods.count(m, code)
 		if s.kind == rpcStream {
 			h.streams.Add(-1)
 		} else {
@@ -296,6 +325,9 @@ func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
 	w := h.tw.Load() // before the clock read (timeweighted.Counter.Advance)
 	now := timeweighted.Ticks(time.Since(h.epoch))
 	o.ObserveFloat64(h.inflightTime, float64(h.tw.Advance(timeweighted.Value(w, now)))*timeweighted.TickSeconds)
+	if h.requests == nil {
+		return nil
+	}
 	for _, m := range t.all() {
 		for code := range m.counts {
 			n := m.counts[code].Load()
@@ -322,19 +354,49 @@ func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
 type grpcMethod struct {
 	name       string
 	recordOpts []metric.RecordOption
-	counts     [numGRPCCodes]atomic.Int64
+	// otelOpts are the attribute options of rpc.server.call.duration, per
+	// status code; nil without it.
+	otelOpts *[numGRPCCodes][]metric.RecordOption
+	counts   [numGRPCCodes]atomic.Int64
 	// countOpts caches the attribute option of each code for collection,
 	// under grpcMethodTable.collectMu.
 	countOpts [numGRPCCodes][]metric.ObserveOption
 }
 
-func newGRPCMethod(name string) *grpcMethod {
-	return &grpcMethod{
+func newGRPCMethod(name string, otel bool) *grpcMethod {
+	m := &grpcMethod{
 		name: name,
 		recordOpts: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
 			rpcSystemKey.String("grpc"), rpcMethodKey.String(name),
 		))},
 	}
+	if otel {
+		m.otelOpts = new([numGRPCCodes][]metric.RecordOption)
+		for code := range m.otelOpts {
+			attrs := []attribute.KeyValue{
+				contract.RPCSystemGRPC,
+				contract.RPCMethodKey.String(name),
+				contract.RPCResponseStatusCodeKey.String(grpcCodeNames[code]),
+			}
+			if serverError(codes.Code(code)) {
+				attrs = append(attrs, contract.ErrorTypeKey.String(grpcCodeNames[code]))
+			}
+			m.otelOpts[code] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+		}
+	}
+	return m
+}
+
+// serverError reports whether a gRPC status code is an error of the
+// server, recorded with error.type as the RPC semantic conventions define
+// for gRPC servers.
+func serverError(c codes.Code) bool {
+	switch c {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented,
+		codes.Internal, codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
 }
 
 // grpcMethodTable is the bounded set of methods of one stats handler,
@@ -342,6 +404,7 @@ func newGRPCMethod(name string) *grpcMethod {
 // lock-free; learning a method replaces the map (copy on write).
 type grpcMethodTable struct {
 	learn  bool
+	otel   bool // build the options of rpc.server.call.duration
 	max    int
 	other  *grpcMethod
 	byName atomic.Pointer[map[string]*grpcMethod]
@@ -380,7 +443,8 @@ func (t *grpcMethodTable) count(m *grpcMethod, code int) {
 }
 
 func newGRPCMethodTable(c *config) *grpcMethodTable {
-	t := &grpcMethodTable{max: c.maxMethods, other: newGRPCMethod(contract.Other)}
+	otel := c.conv.OTelDuration
+	t := &grpcMethodTable{max: c.maxMethods, otel: otel, other: newGRPCMethod(contract.Other, otel)}
 	t.overflowOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
 	known := append(append([]string(nil), c.methods...), c.services...)
 	t.learn = c.methods == nil && c.services == nil
@@ -390,7 +454,7 @@ func newGRPCMethodTable(c *config) *grpcMethodTable {
 		if _, dup := byName[full]; dup {
 			continue
 		}
-		m := newGRPCMethod(full[1:])
+		m := newGRPCMethod(full[1:], otel)
 		byName[full] = m
 		list = append(list, m)
 	}
@@ -419,7 +483,7 @@ func (t *grpcMethodTable) dispatched(full string) *grpcMethod {
 	if len(list) > t.max { // the "_OTHER" entry does not count
 		return t.other
 	}
-	m := newGRPCMethod(full[1:])
+	m := newGRPCMethod(full[1:], t.otel)
 	next := make(map[string]*grpcMethod, len(byName)+1)
 	for k, v := range byName {
 		next[k] = v

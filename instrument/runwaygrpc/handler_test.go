@@ -428,6 +428,7 @@ func TestGRPCInvalidOptions(t *testing.T) {
 		{"method without service", []Option{WithMethods("//C")}, "WithMethods", "entry 0"},
 		{"nil service", []Option{WithServices(&testpb.TestService_ServiceDesc, nil)}, "WithServices", "entry 1"},
 		{"zero max methods", []Option{WithMaxMethods(0)}, "WithMaxMethods", "0"},
+		{"unknown conventions", []Option{WithConventions("semconv")}, "WithConventions", `"semconv"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := NewServerHandler(tc.opts...)

@@ -27,10 +27,12 @@ type config struct {
 	services          []string // full methods of WithServices
 	maxMethods        int
 	streamsAsRequests bool
+	conv              contract.Conventions
 }
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{maxMethods: contract.DefaultMaxSeries, buckets: contract.DurationBuckets()}
+	c := &config{maxMethods: contract.DefaultMaxSeries, buckets: contract.DurationBuckets(),
+		conv: contract.Conventions{Runway: true}}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -153,4 +155,29 @@ func validFullMethod(m string) bool {
 	}
 	i := strings.LastIndex(rest, "/")
 	return i > 0 && i < len(rest)-1
+}
+
+// WithConventions chooses the names of the core metrics, as the HTTP
+// middleware's option of the same name does:
+//
+//   - "runway" (the default): runway.requests and runway.request.duration;
+//   - "otel": the OpenTelemetry RPC semantic conventions,
+//     rpc.server.call.duration (by rpc.system.name, rpc.method,
+//     rpc.response.status_code and, for the codes that are server errors,
+//     error.type), and no runway.requests, whose numbers the histogram's
+//     count gives;
+//   - "both": all of the above;
+//   - "otel-active": neither histogram nor runway.requests, for a server
+//     that another instrumentation already measures.
+//
+// The conventions define no in-flight metric for RPCs:
+// runway.requests.in_flight, runway.requests.in_flight_time and
+// runway.streams.in_flight are reported in every mode. Any other value is
+// an error.
+func WithConventions(name string) Option {
+	return optionFunc(func(c *config) error {
+		conv, err := contract.ParseConventions("runwaygrpc", name)
+		c.conv = conv
+		return err
+	})
 }

@@ -40,6 +40,10 @@ type Config struct {
 	// to LimitQueue more waiting (instrument.WithConcurrencyLimit): a pod
 	// of bounded capacity, like a worker pool.
 	Limit, LimitQueue int
+	// Conventions, when set, chooses the metric names
+	// (instrument.WithConventions: runway, otel, both or otel-active);
+	// empty keeps RUNWAY_METRICS_CONVENTIONS, else runway.
+	Conventions string
 	// Options are passed on to the exporter, after those above.
 	Options []exporter.Option
 }
@@ -89,6 +93,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Limit > 0 {
 		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConcurrencyLimit(cfg.Limit, cfg.LimitQueue)))
+	}
+	if cfg.Conventions != "" {
+		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConventions(cfg.Conventions)))
 	}
 	opts = append(opts, cfg.Options...)
 

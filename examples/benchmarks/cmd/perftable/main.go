@@ -249,6 +249,13 @@ func (r *results) middlewareTargets() []target {
 			ts = append(ts, target{"ns/op runway ÷ " + c.impl, fmt.Sprintf("%.3f", q), fmt.Sprintf("≤ %.2f", c.max), q <= c.max})
 		}
 	}
+	// The otel conventions meet the same targets against otelhttp.
+	if a, ok := r.get(serial+"runway-otel", "allocs/op"); ok {
+		ts = append(ts, target{"runway-otel allocs/op", human(a.median), "0", a.median == 0})
+	}
+	if q, ok := r.ratio(serial+"runway-otel", serial+"otelhttp", "ns/op"); ok {
+		ts = append(ts, target{"ns/op runway-otel ÷ otelhttp", fmt.Sprintf("%.3f", q), "≤ 0.10", q <= 0.1})
+	}
 	const parallel = "Middleware/run=parallel/impl="
 	q, ok1 := r.ratio(parallel+"runway", serial+"runway", "ns/op")
 	qa, ok2 := r.ratio(parallel+"atomic", serial+"atomic", "ns/op")

@@ -1,0 +1,30 @@
+package exporter
+
+import (
+	"fmt"
+
+	"github.com/otel-runway/runway/instrument"
+)
+
+// envConventions is runway's variable that chooses the metric names of the
+// middleware that [Setup] and [Exporter.Handler] build, as
+// instrument.WithConventions does: "runway" (the default), "otel", "both"
+// or "otel-active".
+const envConventions = "RUNWAY_METRICS_CONVENTIONS"
+
+// envConventions validates RUNWAY_METRICS_CONVENTIONS and, when it is set,
+// puts instrument.WithConventions before the options of
+// WithInstrumentOptions, so that an option given in code wins.
+func (c *config) envConventions() error {
+	v := c.env(envConventions)
+	if v == "" {
+		return nil
+	}
+	switch v {
+	case "runway", "otel", "both", "otel-active": // instrument.WithConventions' values
+	default:
+		return fmt.Errorf("%w: %s=%q: want runway, otel, both or otel-active", ErrInvalidEnv, envConventions, v)
+	}
+	c.instrumentOpts = append([]instrument.Option{instrument.WithConventions(v)}, c.instrumentOpts...)
+	return nil
+}
