@@ -34,13 +34,13 @@ const (
 )
 
 const (
-	// DefaultExportInterval is the OTLP push interval when neither
+	// defaultExportInterval is the OTLP push interval when neither
 	// [WithExportInterval] nor OTEL_METRIC_EXPORT_INTERVAL is set.
-	DefaultExportInterval = 5 * time.Second
+	defaultExportInterval = 5 * time.Second
 
-	// DefaultOTLPEndpoint is the OTLP/gRPC endpoint when neither [WithOTLP]
+	// defaultOTLPEndpoint is the OTLP/gRPC endpoint when neither [WithOTLP]
 	// nor the OTEL_EXPORTER_OTLP_*ENDPOINT variables give one.
-	DefaultOTLPEndpoint = "http://localhost:4317"
+	defaultOTLPEndpoint = "http://localhost:4317"
 
 	defaultOTLPPort = "4317"
 )
@@ -111,7 +111,7 @@ func newConfig(opts []Option) (*config, error) {
 	if c.interval == 0 {
 		d, err := c.envMillis(envExportInterval)
 		c.appendErr(err)
-		c.interval = cmp.Or(d, DefaultExportInterval)
+		c.interval = cmp.Or(d, defaultExportInterval)
 	}
 	if c.timeout == 0 {
 		d, err := c.envMillis(envExportTimeout)

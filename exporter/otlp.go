@@ -49,10 +49,10 @@ const (
 )
 
 const (
-	// DefaultOTLPHTTPEndpoint is the OTLP/HTTP endpoint when the protocol
+	// defaultOTLPHTTPEndpoint is the OTLP/HTTP endpoint when the protocol
 	// is http/protobuf and neither [WithOTLP] nor the
 	// OTEL_EXPORTER_OTLP_*ENDPOINT variables give one.
-	DefaultOTLPHTTPEndpoint = "http://localhost:4318/v1/metrics"
+	defaultOTLPHTTPEndpoint = "http://localhost:4318/v1/metrics"
 
 	defaultOTLPHTTPPort = "4318"
 	otlpMetricsPath     = "/v1/metrics"
@@ -207,9 +207,9 @@ func (c *config) resolveOTLP() {
 		source, raw, generic = envOTLPEndpoint, c.env(envOTLPEndpoint), true
 	}
 	if raw == "" {
-		source, raw, generic = "default", DefaultOTLPEndpoint, false
+		source, raw, generic = "default", defaultOTLPEndpoint, false
 		if o.protocol == protocolHTTP {
-			raw = DefaultOTLPHTTPEndpoint
+			raw = defaultOTLPHTTPEndpoint
 		}
 	}
 	var err error

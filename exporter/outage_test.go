@@ -23,7 +23,7 @@ import (
 // CI variant of 6 s at 500 ms, the same twelve intervals.
 func outageTiming() (outage, interval time.Duration) {
 	if os.Getenv("RUNWAY_SOAK") != "" {
-		return 60 * time.Second, DefaultExportInterval
+		return 60 * time.Second, defaultExportInterval
 	}
 	return 6 * time.Second, 500 * time.Millisecond
 }
