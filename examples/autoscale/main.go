@@ -126,7 +126,7 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 	if err != nil {
 		return lab.Scenario{}, nil, err
 	}
-	sigList := pickString(o.signals, "inflight,rate:15s,avgirate:15s,rps:15s", "inflight,rate:1m,irate:1m,avgirate:1m,avgirateup:1m,cpu,rps:1m")
+	sigList := pickString(o.signals, "inflight,rate:15s,avgirate:15s,rps:15s", "inflight,rate:1m,irate:1m,avgirate:1m,cpu,rps:1m")
 	sigs, err := lab.ParseSignals(sigList)
 	if err != nil {
 		return lab.Scenario{}, nil, err
