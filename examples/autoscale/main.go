@@ -53,7 +53,7 @@ func main() {
 	fs := flag.NewFlagSet("autoscale", flag.ExitOnError)
 	fs.StringVar(&o.mode, "mode", "live", "live (real demo processes) or sim (simulation)")
 	fs.StringVar(&o.profile, "profile", "", "arrival profile: step:…, ramp:…, spike:…, diurnal:…, burst:… or csv:FILE (default depends on -mode)")
-	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], avgirate[:w], cpu, rps[:w], fixed (default depends on -mode)")
+	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], avgirate[:w], avgirateup[:w], cpu, rps[:w], fixed (default depends on -mode)")
 	fs.StringVar(&o.jsonFile, "json", "", "write the report (a summary per signal and the time series) as JSON to FILE")
 	fs.StringVar(&o.csvFile, "csv", "", "write the time series as CSV to FILE")
 	fs.StringVar(&o.chartFile, "chart", "", "write an SVG chart of load, replicas and p95 to FILE")

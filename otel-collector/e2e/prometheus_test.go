@@ -250,7 +250,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 
 	// The time-weighted forms need two scrapes of each pod, and then one
 	// step of their subquery.
-	perPodTime := "avg(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s]))"
+	perPodTime := "avg(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s]) and on(namespace, pod) up" + sel + ")"
 	waitFor(t, 15*time.Second, "two scrapes of the time-weighted counter", func() (bool, string) {
 		res, err := prom.query("count(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s])) == 3")
 		return err == nil && len(res) == 1, fmt.Sprint(res, err)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,13 @@ var timeWeightedForms = []promForm{
 	{"deriv 1m", `sum(deriv(runway_requests_in_flight_time_seconds_total{SEL}[1m]))`},
 	{"irate", `sum(irate(runway_requests_in_flight_time_seconds_total{SEL}[1m]))`},
 	{"avg_over_time(irate) 1m", `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{SEL}[1m])[1m:1s]))`},
+	// The same, kept only for pods whose own series is still present: a
+	// failed scrape marks it stale too, so a frozen pod drops out.
+	{"avg_over_time(irate) 1m and self", `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{SEL}[1m])[1m:1s]) and runway_requests_in_flight_time_seconds_total{SEL})`},
+	// The same, kept only for pods that are still scrape targets: up goes
+	// stale when a target leaves discovery but stays (0) when a scrape
+	// fails, so a removed pod drops out and a frozen pod stays.
+	{"avg_over_time(irate) 1m and up", `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{SEL}[1m])[1m:1s]) and on(namespace, pod) up{SEL})`},
 }
 
 // promAt evaluates q at the instant at (what KEDA does at each poll, at
@@ -143,6 +151,23 @@ func (f *fileSD) add(addr, pod string) {
 		"targets": []string{addr},
 		"labels":  map[string]string{"namespace": "default", "pod": pod},
 	})
+	f.write()
+}
+
+// remove drops the target addr from the list: the pod leaves discovery, as
+// a deleted pod does.
+func (f *fileSD) remove(addr string) {
+	f.t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items = slices.DeleteFunc(f.items, func(it map[string]any) bool {
+		return slices.Equal(it["targets"].([]string), []string{addr})
+	})
+	f.write()
+}
+
+func (f *fileSD) write() {
+	f.t.Helper()
 	data, err := json.Marshal(f.items)
 	if err != nil {
 		f.t.Fatal(err)
@@ -357,14 +382,20 @@ func hostPort(u string) string { return strings.TrimPrefix(u, "http://") }
 //   - paused: a pod that has held 6 for over a minute is frozen (SIGSTOP)
 //     for 9.5 s, so a scrape times out, then resumes;
 //   - burst: the pattern of docs/metrics.md, 40 requests of 2 s every 10 s
-//     (mean 8), after a minute of it.
+//     (mean 8), after a minute of it;
+//   - removed: a pod that has held 6 for 40 s leaves discovery and is
+//     killed (a scale-down): from three scrape intervals later it holds
+//     nothing, while its last irate points stay in the range and subquery
+//     windows of the plain averaged irate for up to two minutes.
 //
 // The query of examples/kubernetes/keda-scaledobject.yaml, which the docs
 // recommend, must be within 10 % of the truth from the second scrape of a
 // new pod, before a restart and from the second scrape after it, across the
 // missed scrapes, and at every instant of the burst pattern (truth: the mean
-// over the last minute of the requests as the client saw them). 10 % is the
-// HPA's own tolerance. The table of every form is logged.
+// over the last minute of the requests as the client saw them), and must
+// no longer count the removed pod three intervals after it left discovery
+// (while the plain averaged irate still does, so the check discriminates).
+// 10 % is the HPA's own tolerance. The table of every form is logged.
 func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real Prometheus and demo processes for about 95 s")
@@ -408,11 +439,12 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	restart := startDemo(t, pod("restart"), nil, "-addr", restartAddr)
 	paused := startDemo(t, pod("paused"), nil)
 	burst := startDemo(t, pod("burst"), nil)
-	for _, d := range []*demo{restart, paused} {
+	removed := startDemo(t, pod("removed"), nil)
+	for _, d := range []*demo{restart, paused, removed} {
 		holdSteady(t, d.URL, held)
 		valueAt(t, 10*time.Second, d.MetricsURL, "runway_requests_in_flight", nil, held)
 	}
-	for _, d := range []*demo{restart, paused, burst} {
+	for _, d := range []*demo{restart, paused, burst, removed} {
 		sd.add(hostPort(d.URL), d.Instance)
 	}
 	// Prometheus applies discovered targets every 5 s and scrapes a new one
@@ -423,7 +455,7 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 		if err != nil || len(res) != 1 {
 			return false, fmt.Sprint(res, err)
 		}
-		return res[0].float(t) == 3, fmt.Sprint(res[0].Value)
+		return res[0].float(t) == 4, fmt.Sprint(res[0].Value)
 	})
 	var burstLog requestLog
 	burstStart := time.Now()
@@ -439,6 +471,12 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	holdSteady(t, fresh.URL, held)
 	valueAt(t, 10*time.Second, fresh.MetricsURL, "runway_requests_in_flight", nil, held)
 	sd.add(hostPort(fresh.URL), fresh.Instance)
+
+	// A scale-down: one pod leaves discovery and stops.
+	time.Sleep(time.Until(burstStart.Add(40 * time.Second)))
+	removeAt := time.Now()
+	sd.remove(hostPort(removed.URL))
+	removed.proc.stop(syscall.SIGKILL)
 
 	// Once their series are more than a minute old: one pod frozen for
 	// 9.5 s, so that at least one scrape times out (4 s), and one killed,
@@ -467,6 +505,7 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 		restartLoaded.Add(2*scrapeInterval + 3*time.Second),
 		resumeAt.Add(2*scrapeInterval + 3*time.Second),
 		burstStart.Add(77 * time.Second), // the last burst checkpoint
+		removeAt.Add(6 * scrapeInterval), // the last removed checkpoint
 	} {
 		if at.After(end) {
 			end = at
@@ -537,6 +576,14 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 		checkpoint{"paused", "frozen, a scrape missed", s[resumed-1].at.Add(scrapeInterval + 4500*time.Millisecond), held, true},
 		checkpoint{"paused", "first scrape after it resumed + 2.5 s", s[resumed].at.Add(half), held, true},
 		checkpoint{"paused", "second scrape after it resumed + 2.5 s", s[resumed+1].at.Add(half), held, true},
+	)
+
+	// removed: before it left discovery, and after.
+	points = append(points,
+		checkpoint{"removed", "1 s before it left discovery", removeAt.Add(-time.Second), held, true},
+		checkpoint{"removed", "5 s after", after(removeAt, 5), 0, false},
+		checkpoint{"removed", "15 s after (3 intervals)", after(removeAt, 15), 0, true},
+		checkpoint{"removed", "30 s after", after(removeAt, 30), 0, true},
 	)
 
 	// burst: 20 instants over one period, once the window of every form
@@ -612,6 +659,9 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 			continue
 		}
 		r := values[recName][i]
+		if p.truth == 0 && (!r.ok || r.value == 0) {
+			continue // nothing to count: an empty result or 0
+		}
 		if !r.ok || math.Abs(r.value-p.truth) > tolerance*p.truth {
 			t.Errorf("%s, %s: keda-scaledobject.yaml query = %s, truth %.3f (tolerance %g %%)",
 				p.scenario, p.when, show(r), p.truth, tolerance*100)
@@ -620,10 +670,31 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	// The warm-up this test is about: rate over a minute reads a new pod far
 	// below its load at its second scrape, so the check above discriminates.
 	for i, p := range points {
-		if p.scenario == "new" && p.when == "second scrape" {
+		if p.scenario == "new" && strings.HasPrefix(p.when, "second scrape") {
 			if r := values["rate 1m"][i]; r.value > 0.5*held {
 				t.Errorf("rate over 1m at the second scrape of a new pod = %.3f: expected far below %d", r.value, held)
 			}
 		}
+	}
+	// The lag this test is about: the plain averaged irate still counts the
+	// removed pod at its old load, so the check above discriminates.
+	for i, p := range points {
+		if p.scenario == "removed" && p.truth == 0 && p.checked {
+			if r := values["avg_over_time(irate) 1m"][i]; !r.ok || r.value < 0.5*held {
+				t.Errorf("plain averaged irate, removed pod, %s = %s: expected its old load (%d) still counted", p.when, show(r), held)
+			}
+		}
+	}
+	// When each form stops counting the removed pod, to the half second.
+	for _, f := range forms {
+		q := strings.ReplaceAll(f.expr, "SEL", sel("removed"))
+		gone := "still counted at +30 s"
+		for d := 0.0; d <= 30; d += 0.5 {
+			if v, ok := prom.promAt(t, q, after(removeAt, d)); !ok || v == 0 {
+				gone = fmt.Sprintf("no longer counted from +%.1f s", d)
+				break
+			}
+		}
+		t.Logf("removed, %-34s %s", f.name+":", gone)
 	}
 }

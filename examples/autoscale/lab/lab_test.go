@@ -145,6 +145,9 @@ func TestStoreQueries(t *testing.T) {
 	if v := q(Signal{Kind: AvgIRate, Window: 60}); math.Abs(v-6) > 1e-9 {
 		t.Errorf("avg irate = %v, want 6 (right for the new pod)", v)
 	}
+	if v := q(Signal{Kind: AvgIRateUp, Window: 60}); math.Abs(v-6) > 1e-9 {
+		t.Errorf("avg irate and up = %v, want 6 (right for the new pod)", v)
+	}
 	// A pod that is gone drops out of the gauge at once, not of rate.
 	s.Gone(2, 120)
 	if v := q(Signal{Kind: InFlight}); v != 3 {
@@ -152,6 +155,13 @@ func TestStoreQueries(t *testing.T) {
 	}
 	if v := q(Signal{Kind: Rate, Window: 60}); v <= 3 {
 		t.Errorf("rate after pod 2 went = %v: its samples should stay in range", v)
+	}
+	// The averaged irate keeps it for up to two windows; "and up" drops it.
+	if v := q(Signal{Kind: AvgIRate, Window: 60}); math.Abs(v-6) > 1e-9 {
+		t.Errorf("avg irate after pod 2 went = %v, want 6: its points stay in range", v)
+	}
+	if v := q(Signal{Kind: AvgIRateUp, Window: 60}); math.Abs(v-3) > 1e-9 {
+		t.Errorf("avg irate and up after pod 2 went = %v, want 3", v)
 	}
 }
 

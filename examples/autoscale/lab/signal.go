@@ -23,6 +23,12 @@ const (
 	// AvgIRate is irate() averaged over a window by a subquery:
 	// sum(avg_over_time(irate(..._in_flight_time_seconds_total[1m])[w:1s])).
 	AvgIRate
+	// AvgIRateUp is AvgIRate kept only for the pods that are still scrape
+	// targets: sum(avg_over_time(irate(...)[w:1s]) and on(service, pod) up).
+	// up goes stale when a target leaves discovery, so a removed pod drops
+	// out of the sum at once instead of staying in the range and subquery
+	// windows for up to two minutes.
+	AvgIRateUp
 	// CPU is the Resource metric: CPU utilization of the pods' request,
 	// as metrics-server reports it.
 	CPU
@@ -51,6 +57,8 @@ func (s Signal) Query() string {
 		return fmt.Sprintf(`sum(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[%s]))`, w)
 	case AvgIRate:
 		return fmt.Sprintf(`sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[1m])[%s:1s]))`, w)
+	case AvgIRateUp:
+		return fmt.Sprintf(`sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[1m])[%s:1s]) and on(service, pod) up{service="runway-demo"})`, w)
 	case RPS:
 		return fmt.Sprintf(`sum(rate(runway_requests_total{service="runway-demo"}[%s]))`, w)
 	case CPU:
@@ -68,8 +76,9 @@ func promDuration(s float64) string {
 }
 
 // ParseSignals reads a comma-separated list: inflight, rate, irate,
-// avgirate, cpu, rps, fixed; rate, irate, avgirate and rps take a window
-// as rate:30s (default 1m; for avgirate, the averaging window).
+// avgirate, avgirateup, cpu, rps, fixed; rate, irate, avgirate, avgirateup
+// and rps take a window as rate:30s (default 1m; for avgirate and
+// avgirateup, the averaging window).
 func ParseSignals(list string) ([]Signal, error) {
 	var out []Signal
 	for _, name := range strings.Split(list, ",") {
@@ -95,6 +104,8 @@ func ParseSignals(list string) ([]Signal, error) {
 			s.Kind = IRate
 		case "avgirate":
 			s.Kind = AvgIRate
+		case "avgirateup":
+			s.Kind = AvgIRateUp
 		case "cpu":
 			s.Kind = CPU
 		case "rps":
@@ -102,11 +113,11 @@ func ParseSignals(list string) ([]Signal, error) {
 		case "fixed":
 			s.Kind = Fixed
 		default:
-			return nil, fmt.Errorf("signal %q: want inflight, rate, irate, avgirate, cpu, rps or fixed", name)
+			return nil, fmt.Errorf("signal %q: want inflight, rate, irate, avgirate, avgirateup, cpu, rps or fixed", name)
 		}
-		windowed := s.Kind == Rate || s.Kind == IRate || s.Kind == AvgIRate || s.Kind == RPS
+		windowed := s.Kind == Rate || s.Kind == IRate || s.Kind == AvgIRate || s.Kind == AvgIRateUp || s.Kind == RPS
 		if hasWin && !windowed {
-			return nil, fmt.Errorf("signal %q: only rate, irate, avgirate and rps take a window", name)
+			return nil, fmt.Errorf("signal %q: only rate, irate, avgirate, avgirateup and rps take a window", name)
 		}
 		if !hasWin && windowed {
 			s.Name = base + ":1m"

@@ -57,8 +57,9 @@ func (s *Store) Add(id int, t float64, v Scrape) {
 	}
 }
 
-// Gone marks pod id's target as gone at t: its gauge disappears at once
-// (a staleness marker), its counters stay in range vectors for a window.
+// Gone marks pod id's target as gone at t: its gauge and its up series
+// disappear at once (staleness markers), its counters stay in range
+// vectors for a window.
 func (s *Store) Gone(id int, t float64) {
 	if x := s.byID[id]; x != nil && !x.gone {
 		x.gone, x.goneAt = true, t
@@ -93,6 +94,12 @@ func (s *Store) Query(sig Signal, t float64) (v float64, ok bool) {
 		case IRate:
 			y, has = promql.IRate(x.samples[1], t, sig.Window)
 		case AvgIRate:
+			y, has = promql.AvgOverTimeIRate(x.samples[1], t, 60, sig.Window, 1)
+		case AvgIRateUp:
+			// "and up": only the targets whose up series is present.
+			if x.gone {
+				continue
+			}
 			y, has = promql.AvgOverTimeIRate(x.samples[1], t, 60, sig.Window, 1)
 		case RPS:
 			y, has = promql.Rate(x.samples[2], t, sig.Window)

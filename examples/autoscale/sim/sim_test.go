@@ -76,12 +76,14 @@ func TestErlangC(t *testing.T) {
 // averaged irate, for another reason: range vectors ignore staleness
 // markers, so a removed pod's last irate points stay in the average for
 // up to a window (its irate for a minute, then the minute averaged over),
-// and after each scale-down the sum reads high and scales back up.
+// and after each scale-down the sum reads high and scales back up. The
+// averaged irate kept to the pods that are still targets ("and up") drops
+// a removed pod at once and settles like rate.
 func TestConvergence(t *testing.T) {
 	t.Parallel()
 	svc := lab.IOService(4, -1, 0.1)
 	const rate, n = 100.0, 3.0
-	for _, name := range []string{"inflight", "rate", "irate", "avgirate", "rps", "cpu"} {
+	for _, name := range []string{"inflight", "rate", "irate", "avgirate", "avgirateup", "rps", "cpu"} {
 		t.Run(name, func(t *testing.T) {
 			sigs, err := lab.ParseSignals(name)
 			if err != nil {
@@ -166,5 +168,49 @@ func TestCachedMetricsAreSlower(t *testing.T) {
 	t.Logf("time to capacity: fresh %v s, cached %v s", ttc[false], ttc[true])
 	if ttc[false] <= 0 || ttc[true] < ttc[false] {
 		t.Errorf("time to capacity fresh %v s, cached %v s: the cache should not be faster", ttc[false], ttc[true])
+	}
+}
+
+// Under constant load, in the same run (same seed, same arrivals), the
+// averaged irate oscillates: each scale-down leaves the removed pod's last
+// irate points in its windows, the sum reads high and the HPA scales back
+// up. Kept to the pods that are still targets ("and up"), it settles and
+// stays: no scale event once settled. Both scale the same way up to then
+// (the new-pod and burst behaviour are those of the averaged irate).
+func TestAvgIRateUpSettles(t *testing.T) {
+	t.Parallel()
+	svc := lab.IOService(4, -1, 0.1)
+	const settled = 600.0
+	events := map[string]int{}
+	desired := map[string][]int{}
+	for _, name := range []string{"avgirate", "avgirateup"} {
+		sigs, err := lab.ParseSignals(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := lab.Scenario{Profile: constant(100, 1800), Service: svc, Threshold: 3, MinReplicas: 1, MaxReplicas: 20, Seed: 3, StartupDelay: 10}
+		run, err := Run(context.Background(), sc, sigs[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := -1
+		for _, x := range run.Series {
+			if x.T < settled {
+				continue
+			}
+			if last >= 0 && x.Desired != last {
+				events[name]++
+			}
+			last = x.Desired
+			desired[name] = append(desired[name], x.Desired)
+		}
+		t.Logf("%s: %d changes of the desired count after %g s (%d scale events in all, %.0f replica·s, %d errors, %d timeouts)",
+			name, events[name], settled, run.Summary.ScaleEvents, run.Summary.ReplicaSeconds, run.Summary.Errors, run.Summary.Timeouts)
+	}
+	if events["avgirateup"] != 0 {
+		t.Errorf("avgirateup changed its desired count %d times after %g s, want 0: %v", events["avgirateup"], settled, desired["avgirateup"])
+	}
+	if events["avgirate"] == 0 {
+		t.Errorf("avgirate settled too (%v): the run no longer shows the oscillation avgirateup removes", desired["avgirate"])
 	}
 }

@@ -26,7 +26,8 @@ type KEDAOptions struct {
 	// http://prometheus.monitoring.svc:9090.
 	ServerAddress string
 	// Selector holds the PromQL label matchers that pick the deployment's
-	// series, without braces. Default job="<Deployment>".
+	// series, without braces; they must match its targets' up series too
+	// (target labels). Default job="<Deployment>".
 	Selector string
 	// PollingInterval in seconds. Default 15.
 	PollingInterval int
@@ -151,9 +152,14 @@ const InFlightTimeMetric = "runway_requests_in_flight_time_seconds_total"
 // the exact mean over one scrape interval; averaging them over a minute
 // smooths bursts like rate(...[1m]) does, but counts only the points where a
 // pod has data, so a new pod counts at its full concurrency from its second
-// scrape, where rate(...[1m]) would read it low for a whole minute.
+// scrape, where rate(...[1m]) would read it low for a whole minute. "and
+// on(namespace, pod) up" keeps only the pods that are still scrape targets:
+// a pod removed by a scale-down drops out at once (its last irate points
+// would stay in the windows for up to two minutes and read as load the
+// remaining pods already carry), while a pod whose scrape fails (up = 0)
+// keeps counting.
 func KEDAQuery(selector string) string {
-	return fmt.Sprintf("sum(avg_over_time(irate(%s{%s}[1m])[1m:1s]))", InFlightTimeMetric, selector)
+	return fmt.Sprintf("sum(avg_over_time(irate(%s{%s}[1m])[1m:1s]) and on(namespace, pod) up{%s})", InFlightTimeMetric, selector, selector)
 }
 
 // KEDAManifest returns a KEDA ScaledObject (keda.sh/v1alpha1) with a

@@ -190,7 +190,7 @@ func TestManifests(t *testing.T) {
 		}
 		// The total with AverageValue: KEDA divides by the replica count once.
 		if tr.Type != "prometheus" || tr.MetricType != "AverageValue" ||
-			tr.Metadata["query"] != `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{job="api"}[1m])[1m:1s]))` ||
+			tr.Metadata["query"] != `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{job="api"}[1m])[1m:1s]) and on(namespace, pod) up{job="api"})` ||
 			tr.Metadata["threshold"] != "6" {
 			t.Errorf("trigger = %+v", tr)
 		}
