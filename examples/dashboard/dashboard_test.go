@@ -176,8 +176,10 @@ func TestPanelQueriesParse(t *testing.T) {
 					t.Errorf("a panel reads %s, a metric of another naming mode", m)
 				}
 			}
-			if !used[TimeWeighted] {
-				t.Errorf("no panel reads the recording rule %s", TimeWeighted)
+			for _, rule := range []string{TimeWeighted, TimeWeightedAvg} {
+				if !used[rule] {
+					t.Errorf("no panel reads the recording rule %s", rule)
+				}
 			}
 			for _, v := range d.Templating.List {
 				if v.Type != "query" {
@@ -202,15 +204,17 @@ func TestPanelQueriesParse(t *testing.T) {
 	}
 }
 
-// TestTimeWeightedRuleExists checks that the recording rule the dashboards
-// read is defined in the rules file users load.
+// TestTimeWeightedRuleExists checks that the recording rules the dashboards
+// read are defined in the rules file users load.
 func TestTimeWeightedRuleExists(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "prometheus", "rules.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(data), "\n")
-	if !slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "- record: "+TimeWeighted }) {
-		t.Fatalf("examples/prometheus/rules.yml defines no recording rule %s", TimeWeighted)
+	for _, rule := range []string{TimeWeighted, TimeWeightedAvg} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "- record: "+rule }) {
+			t.Errorf("examples/prometheus/rules.yml defines no recording rule %s", rule)
+		}
 	}
 }

@@ -503,32 +503,72 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		}
 	})
 
-	// docs/autoscaling.md: the KEDA query on a recorded series equals the
-	// raw query evaluated at the rule's own evaluation time.
+	// docs/autoscaling.md: the KEDA queries on recorded series against the
+	// raw queries evaluated at the rules' own evaluation time.
 	t.Run("recorded and raw KEDA queries agree", func(t *testing.T) {
 		sel := `{namespace="default",pod=~"runway-demo-.+"}`
-		for recorded, raw := range map[string]string{
-			`sum(namespace_deployment:runway_requests_in_flight:sum{namespace="default",deployment="runway-demo"})`:               `sum(runway_requests_in_flight` + sel + `)`,
-			`sum(namespace_deployment:runway_requests_in_flight_time_weighted:sum{namespace="default",deployment="runway-demo"})`: `sum(irate(runway_requests_in_flight_time_seconds_total` + sel + `[1m]))`,
-		} {
+		// evalTime returns the recorded series' value and the time of the
+		// rule evaluation that wrote it (its sample's own time).
+		evalTime := func(t *testing.T, recorded string) (float64, time.Time) {
+			t.Helper()
 			rec, err := prom.query(recorded, time.Time{})
 			if err != nil || len(rec) != 1 {
 				t.Fatalf("%s: %v %v", recorded, rec, err)
 			}
-			// The recorded sample's own time is the evaluation's.
 			stamp, err := prom.query("timestamp("+strings.TrimPrefix(strings.TrimSuffix(recorded, ")"), "sum(")+")", time.Time{})
 			if err != nil || len(stamp) != 1 {
 				t.Fatalf("timestamp of %s: %v %v", recorded, stamp, err)
 			}
-			at := time.UnixMilli(int64(math.Round(stamp[0][1] * 1000)))
-			rawAt, err := prom.query(raw, at)
-			if err != nil || len(rawAt) != 1 {
-				t.Fatalf("%s at %v: %v %v", raw, at, rawAt, err)
-			}
-			if rec[0][1] != rawAt[0][1] || rec[0][1] <= 0 {
-				t.Errorf("%s = %v, %s at the evaluation time = %v", recorded, rec[0][1], raw, rawAt[0][1])
-			}
+			return rec[0][1], time.UnixMilli(int64(math.Round(stamp[0][1] * 1000)))
 		}
+		at := func(t *testing.T, q string, at time.Time) float64 {
+			t.Helper()
+			res, err := prom.query(q, at)
+			if err != nil || len(res) != 1 {
+				t.Fatalf("%s at %v: %v %v", q, at, res, err)
+			}
+			return res[0][1]
+		}
+
+		t.Run("instant gauge", func(t *testing.T) {
+			recorded := `sum(namespace_deployment:runway_requests_in_flight:sum{namespace="default",deployment="runway-demo"})`
+			raw := `sum(runway_requests_in_flight` + sel + `)`
+			v, when := evalTime(t, recorded)
+			if r := at(t, raw, when); v != r || v <= 0 {
+				t.Errorf("%s = %v, %s at the evaluation time = %v", recorded, v, raw, r)
+			}
+		})
+
+		t.Run("time-weighted", func(t *testing.T) {
+			recorded := `sum(namespace_deployment:runway_requests_in_flight_time_weighted:sum{namespace="default",deployment="runway-demo"})`
+			v, when := evalTime(t, recorded)
+			if v <= 0 {
+				t.Fatalf("%s = %v, want the load's backlog", recorded, v)
+			}
+			// Exactly the recommended form over the recorded per-pod irate
+			// (the rule's definition; not the irate of the last scrapes).
+			onRule := `sum(avg_over_time(pod:runway_requests_in_flight:time_weighted` + sel + `[1m]) and on(namespace, pod) up` + sel + `)`
+			if r := at(t, onRule, when); v != r {
+				t.Errorf("%s = %v, %s at the evaluation time = %v", recorded, v, onRule, r)
+			}
+			// The recommended raw query averages the same per-scrape irate
+			// values over the same minute, but samples them on a subquery's
+			// 1 s steps, aligned to whole seconds, where the rule samples
+			// them at its group's evaluations, at another phase of the
+			// second. The two windows then hold the same irate values except
+			// about one at each end (a scrape appended just after an
+			// evaluation it precedes may move one more): each pod's two
+			// averages differ by at most three values' spread
+			// (max_over_time - min_over_time) over their number, and the
+			// totals by the sum of these bounds.
+			raw := `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total` + sel + `[1m])[1m:1s]) and on(namespace, pod) up` + sel + `)`
+			tolerance := at(t, `sum(3 * (max_over_time(pod:runway_requests_in_flight:time_weighted`+sel+`[1m]) - min_over_time(pod:runway_requests_in_flight:time_weighted`+sel+`[1m])) / count_over_time(pod:runway_requests_in_flight:time_weighted`+sel+`[1m]))`, when)
+			r := at(t, raw, when)
+			t.Logf("recorded %.4f, raw %.4f at the evaluation time: difference %.4f, tolerance %.4f", v, r, math.Abs(v-r), tolerance)
+			if math.Abs(v-r) > tolerance {
+				t.Errorf("%s = %v, %s at the evaluation time = %v: differ by more than %v", recorded, v, raw, r, tolerance)
+			}
+		})
 	})
 
 	// Every query returns data; checks names the panels whose values the

@@ -40,6 +40,12 @@ var Namings = []Naming{
 // the rule rather than repeating its expression, so the two cannot differ.
 const TimeWeighted = "pod:runway_requests_in_flight:time_weighted"
 
+// TimeWeightedAvg is the recording rule that holds the form the autoscalers
+// are given: TimeWeighted averaged over a minute and kept to the pods that
+// are still scrape targets. The dashboard's average per pod reads it, so it
+// shows what KEDA compares with the threshold.
+const TimeWeightedAvg = "pod:runway_requests_in_flight:time_weighted_avg1m"
+
 // selector selects the series of the chosen pods of the chosen deployment:
 // pods of a Deployment are named <deployment>-<replicaset hash>-<suffix>.
 const selector = `namespace="$namespace", pod=~"$deployment-[a-z0-9]+-[a-z0-9]+", pod=~"$pod"`
@@ -92,11 +98,13 @@ func rows(n Naming) []row {
 				Title: "Time-weighted requests in flight per pod",
 				Description: "The exact average number of requests in flight between scrapes, from the request-seconds counter " +
 					"runway_requests_in_flight_time_seconds_total (recording rule " + TimeWeighted + "). Unlike the instant gauge, " +
-					"a burst between two scrapes is not missed.",
+					"a burst between two scrapes is not missed. The average per pod is what the autoscaler compares with the " +
+					"threshold: each pod's value averaged over a minute, only pods that are still scrape targets (recording rule " +
+					TimeWeightedAvg + ").",
 				Unit: "short",
 				Targets: []target{
 					{"sum by (pod) (" + sel(TimeWeighted) + ")", "{{pod}}"},
-					{"avg(sum by (pod) (" + sel(TimeWeighted) + "))", "average per pod"},
+					{"avg(sum by (pod) (" + sel(TimeWeightedAvg) + "))", "average per pod (1 min)"},
 					{"vector($threshold)", "threshold"},
 				},
 			},
