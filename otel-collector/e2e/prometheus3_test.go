@@ -30,6 +30,10 @@ func prometheus3Bin(t *testing.T) string {
 		if _, err := os.Stat(bin); err == nil {
 			return bin
 		}
+		waitForBuild(t, bin)
+		if _, err := os.Stat(bin); err == nil {
+			return bin
+		}
 	}
 	msg := fmt.Sprintf("RUNWAY_PROMETHEUS3=%q does not name a Prometheus 3 server binary "+
 		"(GOBIN=DIR go install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0)", bin)
@@ -38,6 +42,30 @@ func prometheus3Bin(t *testing.T) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// waitForBuild waits, for up to RUNWAY_PROMETHEUS3_WAIT (a duration; unset
+// means no wait), for a build of bin that runs in the background (as
+// .ci/run starts it, so that the build uses the CPU time the other tests
+// leave idle). The build moves the binary into place only when it is
+// whole, or writes bin.failed with its log.
+func waitForBuild(t *testing.T, bin string) {
+	t.Helper()
+	wait, err := time.ParseDuration(os.Getenv("RUNWAY_PROMETHEUS3_WAIT"))
+	if err != nil || wait <= 0 {
+		return
+	}
+	start := time.Now()
+	for time.Since(start) < wait {
+		if _, err := os.Stat(bin); err == nil {
+			t.Logf("waited %v for the Prometheus 3 build", time.Since(start).Round(time.Second))
+			return
+		}
+		if log, err := os.ReadFile(bin + ".failed"); err == nil {
+			t.Fatalf("the Prometheus 3 build failed:\n%s", log)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // startPrometheus3 runs a Prometheus 3 server with its OTLP receiver on a
