@@ -112,9 +112,15 @@ type promSample struct {
 	Value  [2]any            `json:"value"`
 }
 
-// query runs an instant PromQL query through Prometheus' HTTP API.
+// query runs an instant PromQL query through Prometheus' HTTP API, at the
+// server's current time.
 func (p *prometheus) query(q string) ([]promSample, error) {
-	resp, err := http.Get(p.URL + "/api/v1/query?query=" + url.QueryEscape(q))
+	return p.instantQuery(url.Values{"query": {q}})
+}
+
+// instantQuery runs /api/v1/query with the parameters v.
+func (p *prometheus) instantQuery(v url.Values) ([]promSample, error) {
+	resp, err := http.Get(p.URL + "/api/v1/query?" + v.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -123,15 +129,14 @@ func (p *prometheus) query(q string) ([]promSample, error) {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			ResultType string       `json:"resultType"`
-			Result     []promSample `json:"result"`
+			Result []promSample `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return nil, err
 	}
 	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, body.Error)
+		return nil, fmt.Errorf("query %q: %s", v.Get("query"), body.Error)
 	}
 	return body.Data.Result, nil
 }

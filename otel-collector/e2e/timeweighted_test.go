@@ -67,27 +67,9 @@ func (p *prometheus) promAt(t *testing.T, q string, at time.Time) (float64, bool
 	return 0, false
 }
 
+// queryAt runs an instant PromQL query evaluated at the instant at.
 func (p *prometheus) queryAt(q string, at time.Time) ([]promSample, error) {
-	v := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixNano())/1e9, 'f', 3, 64)}}
-	resp, err := http.Get(p.URL + "/api/v1/query?" + v.Encode())
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []promSample `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, err
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, body.Error)
-	}
-	return body.Data.Result, nil
+	return p.instantQuery(url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixNano())/1e9, 'f', 3, 64)}})
 }
 
 // scrapeSample is one stored sample: its timestamp and value.
