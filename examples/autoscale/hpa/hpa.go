@@ -102,9 +102,12 @@ type Behavior struct {
 func (b Behavior) IsZero() bool { return b.ScaleUp == nil && b.ScaleDown == nil }
 
 // DefaultBehavior returns a behavior field with Kubernetes' defaults in
-// both directions, as the API server fills in `behavior: {}`.
+// both directions, as the API server fills in `behavior: {}`: the
+// scale-down window is left unset, so it is the controller's downscale
+// stabilization window (300 s by default).
 func DefaultBehavior() Behavior {
 	up, down := DefaultScaleUp(), DefaultScaleDown()
+	down.StabilizationWindow = nil
 	return Behavior{ScaleUp: &up, ScaleDown: &down}
 }
 
