@@ -318,6 +318,18 @@ func TestRecommendationScaledObject(t *testing.T) {
 	if p := obj.Spec.Advanced.HPA.Behavior.ScaleUp.Policies; len(p) != 2 || p[1].Value != 10 || obj.Spec.Advanced.HPA.Behavior.ScaleDown.Window != 300 {
 		t.Errorf("behavior:\n%s", y)
 	}
+	// Behavior "none" is what KEDA creates from a ScaledObject without
+	// advanced.horizontalPodAutoscalerConfig.behavior: the YAML has none.
+	if Behaviors()[0].Name != "none" || !Behaviors()[0].Behavior.IsZero() {
+		t.Fatalf("the first behavior is %q, want none", Behaviors()[0].Name)
+	}
+	y, err = ScaledObject(best, &sc, Behaviors()[0].Behavior)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(y, "advanced") || strings.Contains(y, "behavior:") {
+		t.Errorf("ScaledObject without behavior:\n%s", y)
+	}
 }
 
 // A burst profile adds n simultaneous arrivals every period to the
