@@ -38,6 +38,7 @@ import (
 
 type options struct {
 	mode, profile, signals, sweep, workload, dist, lb string
+	behavior                                          string
 	jsonFile, csvFile, chartFile, scaledObject        string
 	quiet, recommend, cached                          bool
 	threshold, serviceMS, cv, cores, startup          float64
@@ -80,9 +81,10 @@ func main() {
 	fs.Float64Var(&o.cpuWindow, "cpu-window", 0, "metrics-server CPU window, s (default: the scrape interval)")
 	fs.Float64Var(&o.polling, "polling", 30, "KEDA pollingInterval, s (used with -cached)")
 	fs.BoolVar(&o.cached, "cached", false, "KEDA useCachedMetrics: the HPA reads the value of the last poll")
-	fs.Float64Var(&o.upWindow, "up-window", -1, "scale-up stabilization window, s (default: Kubernetes' 0)")
-	fs.Float64Var(&o.downWindow, "down-window", -1, "scale-down stabilization window, s (default: 10 live, Kubernetes' 300 sim)")
-	fs.Float64Var(&o.period, "policy-period", 0, "period of the default policies, s (default: 2 live, Kubernetes' 15 sim)")
+	fs.StringVar(&o.behavior, "behavior", "none", "the HPA's behavior: none (no behavior field, what KEDA creates by default: at most max(2×, 4) replicas per sync up, the downscale window down), default (behavior: {}, Kubernetes' policies), fast-up or fast-up-short-down (-recommend's)")
+	fs.Float64Var(&o.upWindow, "up-window", -1, "with a -behavior: scale-up stabilization window, s (default: Kubernetes' 0)")
+	fs.Float64Var(&o.downWindow, "down-window", -1, "the controller's downscale stabilization window, s, which a behavior without its own takes (default: 10 live, Kubernetes' 300 sim)")
+	fs.Float64Var(&o.period, "policy-period", 0, "with -behavior default: period of the policies, s (default: 2 live, Kubernetes' 15 sim)")
 	fs.StringVar(&o.prometheus, "prometheus", "", "live: scrape and query through a real Prometheus, the binary at PATH (e.g. /usr/bin/prometheus)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (arrivals, service times, load balancing)")
 	fs.Parse(os.Args[1:])
@@ -199,41 +201,73 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 	if sc.CPUWindow == 0 {
 		sc.CPUWindow = sc.ScrapeInterval
 	}
-	sc.Behavior = behavior(o, isLive)
+	sc.Behavior, sc.BehaviorName, err = behavior(o, isLive)
+	if err != nil {
+		return lab.Scenario{}, nil, err
+	}
+	sc.DownscaleWindow = o.downWindow
+	if sc.DownscaleWindow < 0 {
+		sc.DownscaleWindow = 300
+		if isLive {
+			sc.DownscaleWindow = 10
+		}
+	}
 	sc = sc.WithDefaults()
 	return sc, sigs, sc.Validate()
 }
 
-// behavior is Kubernetes' default in sim; live mode compresses time, so
-// its default windows and policy periods are short.
-func behavior(o options, isLive bool) hpa.Behavior {
-	period, down := o.period, o.downWindow
-	if period == 0 && isLive {
-		period = 2
-	}
-	if down < 0 && isLive {
-		down = 10
-	}
-	if period == 0 && o.upWindow < 0 && down < 0 {
-		return hpa.Behavior{}
-	}
-	up, dn := hpa.DefaultScaleUp(), hpa.DefaultScaleDown()
+// behavior is the HPA's behavior field: none by default, as KEDA creates
+// the HPA of a ScaledObject without one; live mode compresses time, so the
+// policy periods of -behavior default are 2 s there.
+func behavior(o options, isLive bool) (hpa.Behavior, string, error) {
 	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-	if period > 0 {
-		for i := range up.Policies {
-			up.Policies[i].Period = sec(period)
+	var b hpa.Behavior
+	switch o.behavior {
+	case "none", "":
+		if o.upWindow >= 0 {
+			return b, "", fmt.Errorf("-up-window needs a -behavior: an HPA without behavior has no scale-up window")
 		}
-		for i := range dn.Policies {
-			dn.Policies[i].Period = sec(period)
+		if o.period > 0 {
+			return b, "", fmt.Errorf("-policy-period needs -behavior default: an HPA without behavior has no policies")
+		}
+		return b, "none", nil
+	case "default":
+		b = hpa.DefaultBehavior()
+		period := o.period
+		if period == 0 && isLive {
+			period = 2
+		}
+		if period > 0 {
+			for _, r := range []*hpa.Rules{b.ScaleUp, b.ScaleDown} {
+				r.Policies = append([]hpa.Policy(nil), r.Policies...)
+				for i := range r.Policies {
+					r.Policies[i].Period = sec(period)
+				}
+			}
+		}
+	default:
+		found := false
+		for _, nb := range lab.Behaviors() {
+			if nb.Name == o.behavior && !nb.Behavior.IsZero() {
+				b, found = nb.Behavior, true
+			}
+		}
+		if !found {
+			return b, "", fmt.Errorf("-behavior %q: want none, default, fast-up or fast-up-short-down", o.behavior)
+		}
+		if o.period > 0 {
+			return b, "", fmt.Errorf("-policy-period applies to -behavior default only")
 		}
 	}
 	if o.upWindow >= 0 {
+		up := hpa.DefaultScaleUp()
+		if b.ScaleUp != nil {
+			up = *b.ScaleUp
+		}
 		up.StabilizationWindow = hpa.Duration(sec(o.upWindow))
+		b.ScaleUp = &up
 	}
-	if down >= 0 {
-		dn.StabilizationWindow = hpa.Duration(sec(down))
-	}
-	return hpa.Behavior{ScaleUp: &up, ScaleDown: &dn}
+	return b, o.behavior, nil
 }
 
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func simOptions(dir string) options {
@@ -118,5 +119,44 @@ func TestBadFlags(t *testing.T) {
 				t.Errorf("run = %v, want an error naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// The default HPA is the one KEDA creates for a ScaledObject without
+// advanced.horizontalPodAutoscalerConfig.behavior: no behavior field.
+// -behavior picks one; the flags that only a behavior has fail without.
+func TestBehaviorFlag(t *testing.T) {
+	o := simOptions(t.TempDir())
+	sc, _, err := scenario(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Behavior.IsZero() || sc.BehaviorName != "none" || sc.DownscaleWindow != 300 {
+		t.Errorf("sim default: behavior %q (zero %v), downscale window %v; want none, 300 s", sc.BehaviorName, sc.Behavior.IsZero(), sc.DownscaleWindow)
+	}
+	live := o
+	live.mode = "live"
+	if sc, _, err := scenario(live); err != nil || !sc.Behavior.IsZero() || sc.DownscaleWindow != 10 {
+		t.Errorf("live default: %v, zero %v, window %v; want none, 10 s", err, sc.Behavior.IsZero(), sc.DownscaleWindow)
+	}
+	live.behavior = "default"
+	sc, _, err = scenario(live)
+	if err != nil || sc.Behavior.IsZero() || sc.Behavior.ScaleUp.Policies[0].Period != 2*time.Second || sc.Behavior.ScaleDown.StabilizationWindow != nil {
+		t.Errorf("live -behavior default: %v %+v; want 2 s policies and the controller's window", err, sc.Behavior)
+	}
+	o.behavior = "fast-up"
+	if sc, _, err := scenario(o); err != nil || sc.BehaviorName != "fast-up" || sc.Behavior.ScaleUp.Policies[1].Value != 10 {
+		t.Errorf("-behavior fast-up: %v %+v", err, sc.Behavior)
+	}
+	for flag, mod := range map[string]func(*options){
+		"-behavior":      func(o *options) { o.behavior = "fast" },
+		"-up-window":     func(o *options) { o.upWindow = 30 },
+		"-policy-period": func(o *options) { o.period = 30 },
+	} {
+		o := simOptions(t.TempDir())
+		mod(&o)
+		if _, _, err := scenario(o); err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%s: err %v, want one naming it", flag, err)
+		}
 	}
 }

@@ -62,8 +62,7 @@ func TestAlgorithmWorkedExample(t *testing.T) {
 
 // Kubernetes docs: "The control plane skips any scaling action if the
 // ratio is sufficiently close to 1.0 (within a configurable tolerance, 0.1
-// by default)." The comparison is |1 − ratio| ≤ 0.1 in float64, as in the
-// controller, so values exactly on the edge are left out here.
+// by default)." The edges are in TestToleranceEdgesAndDirections.
 func TestTolerance(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -111,13 +110,14 @@ func TestMinMax(t *testing.T) {
 	}
 }
 
-// Kubernetes docs, "Default Behavior": scale-up has no stabilization and
+// Kubernetes docs, "Default Behavior" (a behavior field whose fields are
+// left to the defaults): scale-up has no stabilization and
 // allows the larger of 100 % and 4 pods every 15 seconds (selectPolicy
 // Max). The API reference text says "per 60 seconds"; the controller's
 // defaults (GenerateHPAScaleUpRules) and the docs' YAML use 15 s, and so
 // do we.
 func TestDefaultScaleUp(t *testing.T) {
-	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1})
+	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1, Behavior: DefaultBehavior()})
 	steps := []struct {
 		at   time.Duration
 		cur  int32
@@ -141,7 +141,7 @@ func TestDefaultScaleUp(t *testing.T) {
 // for the last 300 seconds is used" when scaling down (the default);
 // after the window the lowest recommendation is allowed.
 func TestDefaultScaleDownStabilization(t *testing.T) {
-	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1})
+	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1, Behavior: DefaultBehavior()})
 	if got := a.Sync(t0, 10, ext(10)); got != 10 {
 		t.Fatalf("steady = %d", got)
 	}
@@ -159,7 +159,7 @@ func TestDefaultScaleDownStabilization(t *testing.T) {
 // A seeded recommendation is held by the scale-down window like any other:
 // a new autoscaler over a pool that ran at 10 does not drop it at once.
 func TestSeed(t *testing.T) {
-	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1})
+	a := mustNew(t, Config{MinReplicas: 1, MaxReplicas: 100, Target: 1, Behavior: DefaultBehavior()})
 	a.Seed(t0, 10)
 	if got := a.Sync(t0.Add(15*time.Second), 10, ext(3)); got != 10 {
 		t.Errorf("after a seed of 10 = %d, want 10 (the 300 s window)", got)

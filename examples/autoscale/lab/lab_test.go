@@ -318,6 +318,18 @@ func TestRecommendationScaledObject(t *testing.T) {
 	if p := obj.Spec.Advanced.HPA.Behavior.ScaleUp.Policies; len(p) != 2 || p[1].Value != 10 || obj.Spec.Advanced.HPA.Behavior.ScaleDown.Window != 300 {
 		t.Errorf("behavior:\n%s", y)
 	}
+	// Behavior "none" is what KEDA creates from a ScaledObject without
+	// advanced.horizontalPodAutoscalerConfig.behavior: the YAML has none.
+	if Behaviors()[0].Name != "none" || !Behaviors()[0].Behavior.IsZero() {
+		t.Fatalf("the first behavior is %q, want none", Behaviors()[0].Name)
+	}
+	y, err = ScaledObject(best, &sc, Behaviors()[0].Behavior)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(y, "advanced") || strings.Contains(y, "behavior:") {
+		t.Errorf("ScaledObject without behavior:\n%s", y)
+	}
 }
 
 // A burst profile adds n simultaneous arrivals every period to the
@@ -350,5 +362,47 @@ func TestBurstArrivals(t *testing.T) {
 	}
 	if base := total - 400; math.Abs(float64(base)-200) > 4*math.Sqrt(200) {
 		t.Errorf("%d Poisson arrivals, want about 200", base)
+	}
+}
+
+// groupPods (kubernetes/kubernetes, pkg/controller/podautoscaler/
+// replica_calculator.go) takes a pod without a metric as missing before
+// it looks at readiness: a pod that is Running but not yet Ready, which
+// metrics-server has no sample of, is missing (counted at max(100 %,
+// target) of its request on a scale-down), and only a Pending one is
+// unready (left out). The controller passes the HPA that distinction.
+func TestCPUPodsAsTheControllerSeesThem(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pending float64
+		want    int
+	}{
+		// 3 ready pods at 1 % of a 6 % target and a starting pod: (1 + 1
+		// + 1 + 100) / 4 = 25 % reverses the direction → keep 4.
+		{"running, not ready: missing", 0, 4},
+		// Pending: left out, ceil(1/6 × 3) = 1.
+		{"pending: unready", 25, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := Scenario{Threshold: 3, Service: IOService(4, 16, 0.1), MinReplicas: 1, MaxReplicas: 10, Initial: 1,
+				StartupDelay: 30, PendingDelay: tc.pending}.WithDefaults()
+			if sc.Targets.CPU != 0.06 {
+				t.Fatalf("CPU target %v, want 0.06", sc.Targets.CPU)
+			}
+			store := NewStore(600)
+			for x := 0.0; x <= 120; x += 15 {
+				for id := 1; id <= 3; id++ {
+					store.Add(id, x, Scrape{CPUSeconds: 0.01 * x})
+				}
+			}
+			c, err := NewController(Signal{Name: "cpu", Kind: CPU}, &sc, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pods := []PodState{{ID: 1, Ready: true}, {ID: 2, Ready: true}, {ID: 3, Ready: true}, {ID: 4, Created: 100}}
+			if got, perPod := c.Sync(120, pods); got != tc.want || math.Abs(perPod-0.01) > 1e-9 {
+				t.Errorf("Sync = %d (CPU per pod %v), want %d (0.01)", got, perPod, tc.want)
+			}
+		})
 	}
 }

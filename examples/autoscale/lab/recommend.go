@@ -52,7 +52,7 @@ func Behaviors() []NamedBehavior {
 		{Type: hpa.PercentPolicy, Value: 50, Period: 30 * time.Second},
 	}}
 	return []NamedBehavior{
-		{"kubernetes-default", hpa.Behavior{}},
+		{"none", hpa.Behavior{}},
 		{"fast-up", hpa.Behavior{ScaleUp: fastUp}},
 		{"fast-up-short-down", hpa.Behavior{ScaleUp: fastUp, ScaleDown: shortDown}},
 	}
@@ -123,33 +123,37 @@ func ScaledObject(c Candidate, sc *Scenario, b hpa.Behavior) (string, error) {
 	if strings.Contains(c.Signal, "rps") {
 		threshold = strconv.FormatFloat(c.Threshold/sc.Service.Mean, 'f', 2, 64)
 	}
+	spec := map[string]any{
+		"scaleTargetRef":  map[string]any{"name": "runway-demo"},
+		"pollingInterval": int(sc.PollingInterval),
+		"minReplicaCount": sc.MinReplicas,
+		"maxReplicaCount": sc.MaxReplicas,
+		"triggers": []any{map[string]any{
+			"type":       "prometheus",
+			"metricType": "AverageValue",
+			"metadata": map[string]any{
+				"serverAddress": "http://prometheus.monitoring.svc:9090",
+				"query":         query,
+				"threshold":     threshold,
+			},
+		}},
+	}
+	if !b.IsZero() {
+		// Without it KEDA creates an HPA with no behavior, as simulated.
+		spec["advanced"] = map[string]any{
+			"horizontalPodAutoscalerConfig": map[string]any{
+				"behavior": map[string]any{
+					"scaleUp":   conv(b.ScaleUp, hpa.DefaultScaleUp()),
+					"scaleDown": conv(b.ScaleDown, hpa.DefaultScaleDown()),
+				},
+			},
+		}
+	}
 	obj := map[string]any{
 		"apiVersion": "keda.sh/v1alpha1",
 		"kind":       "ScaledObject",
 		"metadata":   map[string]any{"name": "runway-demo"},
-		"spec": map[string]any{
-			"scaleTargetRef":  map[string]any{"name": "runway-demo"},
-			"pollingInterval": int(sc.PollingInterval),
-			"minReplicaCount": sc.MinReplicas,
-			"maxReplicaCount": sc.MaxReplicas,
-			"advanced": map[string]any{
-				"horizontalPodAutoscalerConfig": map[string]any{
-					"behavior": map[string]any{
-						"scaleUp":   conv(b.ScaleUp, hpa.DefaultScaleUp()),
-						"scaleDown": conv(b.ScaleDown, hpa.DefaultScaleDown()),
-					},
-				},
-			},
-			"triggers": []any{map[string]any{
-				"type":       "prometheus",
-				"metricType": "AverageValue",
-				"metadata": map[string]any{
-					"serverAddress": "http://prometheus.monitoring.svc:9090",
-					"query":         query,
-					"threshold":     threshold,
-				},
-			}},
-		},
+		"spec":       spec,
 	}
 	out, err := yaml.Marshal(obj)
 	if err != nil {

@@ -42,8 +42,8 @@ func WriteTable(w io.Writer, r *Report) error {
 	sc := &r.Scenario
 	fmt.Fprintf(&b, "  %s mode · profile %s · %d–%d replicas · pod: %d slots, queue %d, mean service %.0f ms (%s), start-up %.0f s\n",
 		r.Mode, sc.Profile.Name, sc.MinReplicas, sc.MaxReplicas, sc.Service.Slots, sc.Service.Queue, sc.Service.Mean*1000, sc.Service.Dist, sc.StartupDelay)
-	fmt.Fprintf(&b, "  targets per pod: %.2f in flight = %.1f req/s = %.0f%% CPU · scrape %.0f s · HPA sync %.0f s · lb %s\n\n",
-		sc.Targets.InFlight, sc.Targets.RPS, 100*sc.Targets.CPU, sc.ScrapeInterval, sc.SyncPeriod, sc.LB)
+	fmt.Fprintf(&b, "  targets per pod: %.2f in flight = %.1f req/s = %.0f%% CPU · scrape %.0f s · HPA sync %.0f s · behavior %s · lb %s\n\n",
+		sc.Targets.InFlight, sc.Targets.RPS, 100*sc.Targets.CPU, sc.ScrapeInterval, sc.SyncPeriod, sc.BehaviorName, sc.LB)
 	fmt.Fprintf(&b, "  %-12s %9s %7s %7s %7s %9s │ %7s %7s %9s │ %10s %6s %5s\n",
 		"signal", "to cap. s", "p50 ms", "p95 ms", "p99 ms", "err+t/o", "tr p95", "tr p99", "tr err+t/o", "replica·s", "events", "peak")
 	fmt.Fprintf(&b, "  %s\n", strings.Repeat("─", 112))

@@ -22,8 +22,12 @@ type Scenario struct {
 	MaxReplicas int `json:"max_replicas"`
 	// Initial is the replica count at t=0 (ready); default MinReplicas.
 	Initial int `json:"initial_replicas"`
-	// StartupDelay is the time from a pod's creation to its readiness.
+	// StartupDelay is the time from a pod's creation to its readiness;
+	// PendingDelay the part of it before its containers run (phase
+	// Pending, default 0): for the rest it is Running but not Ready, with
+	// no metric yet, which the HPA counts as missing, not unready.
 	StartupDelay float64 `json:"startup_delay_s"`
+	PendingDelay float64 `json:"pending_delay_s"`
 	// LB is random, round-robin or least-request.
 	LB string `json:"lb"`
 	// ScrapeInterval is Prometheus' scrape interval; CPUWindow is
@@ -34,11 +38,19 @@ type Scenario struct {
 	// UseCachedMetrics and PollingInterval are KEDA's.
 	UseCachedMetrics bool    `json:"use_cached_metrics"`
 	PollingInterval  float64 `json:"polling_interval_s"`
-	// Behavior is the HPA's behavior; nil directions are Kubernetes'
-	// defaults.
-	Behavior hpa.Behavior `json:"-"`
-	// Tolerance is the HPA's tolerance (default 0.1).
+	// Behavior is the HPA's behavior: the zero Behavior is none (what
+	// KEDA creates when the ScaledObject sets none); with one, nil
+	// directions are Kubernetes' defaults. BehaviorName names it in
+	// reports ("none" when zero).
+	Behavior     hpa.Behavior `json:"-"`
+	BehaviorName string       `json:"behavior"`
+	// Tolerance is the controller's tolerance (default 0.1).
 	Tolerance float64 `json:"tolerance"`
+	// DownscaleWindow is the controller's downscale stabilization window
+	// (--horizontal-pod-autoscaler-downscale-stabilization, default 300 s):
+	// the scale-down window without behavior, or of a behavior that sets
+	// none.
+	DownscaleWindow float64 `json:"downscale_stabilization_s"`
 	// SampleInterval is the time-series resolution; TransitionSpan how
 	// long after a step counts as the transition; Headroom the utilization
 	// under which capacity is sufficient (default 0.9).
@@ -74,6 +86,10 @@ func (s Scenario) WithDefaults() Scenario {
 	def(&s.TransitionSpan, 120)
 	def(&s.Headroom, 0.9)
 	def(&s.Warmup, 180)
+	def(&s.DownscaleWindow, 300)
+	if s.BehaviorName == "" && s.Behavior.IsZero() {
+		s.BehaviorName = "none"
+	}
 	s.Warmup = max(s.Warmup, 0)
 	t := DeriveTargets(s.Threshold, &s.Service)
 	def(&s.Targets.InFlight, t.InFlight)
@@ -101,6 +117,8 @@ func (s *Scenario) Validate() error {
 		return fmt.Errorf("lb %q: want random, round-robin or least-request", s.LB)
 	case s.StartupDelay < 0:
 		return fmt.Errorf("startup delay %v is negative", s.StartupDelay)
+	case s.PendingDelay < 0 || s.PendingDelay > s.StartupDelay:
+		return fmt.Errorf("pending delay %v outside 0..the startup delay %v", s.PendingDelay, s.StartupDelay)
 	case s.Targets.CPU >= 1:
 		return fmt.Errorf("the CPU target %.0f%% derived from threshold %v is not below 100%%: lower the threshold", 100*s.Targets.CPU, s.Threshold)
 	}
@@ -156,6 +174,7 @@ func NewController(sig Signal, sc *Scenario, store *Store) (*Controller, error) 
 	a, err := hpa.New(hpa.Config{
 		MinReplicas: int32(sc.MinReplicas), MaxReplicas: int32(maxR),
 		Metric: kind, Target: target, Behavior: sc.Behavior, Tolerance: sc.Tolerance,
+		DownscaleStabilizationWindow: time.Duration(sc.DownscaleWindow * float64(time.Second)),
 	})
 	if err != nil {
 		return nil, err
@@ -182,19 +201,16 @@ func (c *Controller) Sync(t float64, pods []PodState) (desired int, perPod float
 	if c.sig.Kind == CPU {
 		sum, n := 0.0, 0
 		for _, p := range pods {
-			hp := hpa.Pod{Pending: !p.Ready, Ready: p.Ready, Started: at(p.Created)}
-			if p.Ready {
-				hp.ReadyChanged = at(p.ReadyAt)
-				if cores, mt, win, ok := c.store.CPU(p.ID, t, c.sc.CPUWindow); ok {
-					hp.HasMetric, hp.Value = true, cores/c.sc.Service.Cores
-					hp.MetricTime, hp.MetricWindow = at(mt), time.Duration(win*float64(time.Second))
-					sum += hp.Value
-					n++
-				}
+			hp := c.pod(p, t)
+			if hp.HasMetric {
+				sum += hp.Value
+				n++
 			}
 			in.Pods = append(in.Pods, hp)
 		}
-		in.Valid = n > 0
+		// metrics-server answered; groupPods decides what a pod's
+		// absence of a metric means.
+		in.Valid = true
 		if n > 0 {
 			perPod = sum / float64(n)
 		}
@@ -206,4 +222,22 @@ func (c *Controller) Sync(t float64, pods []PodState) (desired int, perPod float
 		}
 	}
 	return int(c.hpa.Sync(at(t), int32(current), in)), perPod
+}
+
+// pod is p as the HPA controller sees it at t: Pending for the
+// PendingDelay after its creation, then Running, its Ready condition False
+// from its start until it is ready; its CPU is metrics-server's over
+// CPUWindow, which has a value once two samples of a ready pod exist.
+func (c *Controller) pod(p PodState, t float64) hpa.Pod {
+	hp := hpa.Pod{Started: at(p.Created), Ready: p.Ready, ReadyChanged: at(p.Created)}
+	if !p.Ready {
+		hp.Pending = t < p.Created+c.sc.PendingDelay
+		return hp
+	}
+	hp.ReadyChanged = at(p.ReadyAt)
+	if cores, mt, win, ok := c.store.CPU(p.ID, t, c.sc.CPUWindow); ok {
+		hp.HasMetric, hp.Value = true, cores/c.sc.Service.Cores
+		hp.MetricTime, hp.MetricWindow = at(mt), time.Duration(win*float64(time.Second))
+	}
+	return hp
 }

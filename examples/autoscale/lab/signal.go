@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -133,7 +134,8 @@ func ParseSignals(list string) ([]Signal, error) {
 // Targets are the per-pod targets of the signals, derived from one
 // in-flight threshold so that each signal asks for the same pod load: N
 // requests in flight is N/S requests per second (Little's law at the
-// service time S) and N/S × CPU-per-request / cores of CPU.
+// service time S) and N/S × CPU-per-request / cores of CPU, rounded to
+// the whole percent an HPA's averageUtilization takes.
 type Targets struct {
 	InFlight float64 `json:"in_flight"`
 	RPS      float64 `json:"rps"`
@@ -143,7 +145,8 @@ type Targets struct {
 // DeriveTargets returns the targets of threshold n for svc.
 func DeriveTargets(n float64, svc *Service) Targets {
 	rps := n / svc.Mean
-	cpu := rps * svc.Mean * svc.CPU / svc.Cores
+	// averageUtilization is a whole percent (at least 1).
+	cpu := max(1, math.Round(100*rps*svc.Mean*svc.CPU/svc.Cores)) / 100
 	return Targets{InFlight: n, RPS: rps, CPU: cpu}
 }
 

@@ -43,7 +43,9 @@ func TestLiveAgreesWithSimulation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes for about 40 s")
 	}
+	stall := watchStalls()
 	lv, sm := liveAndSim(t, lab.Signal{Name: "inflight", Kind: lab.InFlight}, "")
+	maxStall := stall()
 	n := compareReady(t, lv, sm)
 	ls, ss := lv.Summary, sm.Summary
 	t.Logf("live: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, %d requests, %d errors+timeouts, %.0f replica·s, peak %d",
@@ -56,11 +58,17 @@ func TestLiveAgreesWithSimulation(t *testing.T) {
 	if ls.Arrived != ss.Arrived || ls.Arrived == 0 {
 		t.Errorf("live sent %d requests, simulation %d: not the same arrivals", ls.Arrived, ss.Arrived)
 	}
-	// p95 tolerance: 35 % relative or 30 ms, whichever is larger (the
-	// live p95 carries the proxy, the loopback and the Go scheduler on a
-	// shared 2-core machine).
-	if tol := math.Max(0.35*ss.P95S, 0.030); math.Abs(ls.P95S-ss.P95S) > tol {
-		t.Errorf("p95 live %.0f ms, simulation %.0f ms: more than %.0f ms apart", ls.P95S*1000, ss.P95S*1000, tol*1000)
+	t.Logf("p95 live/sim %+.1f %%, p50 live−sim %+.0f ms; longest stall of this process %.0f ms",
+		100*(ls.P95S/ss.P95S-1), 1000*(ls.P50S-ss.P50S), 1000*maxStall)
+	// The live p95 carries the proxy, the loopback, the servers' timers
+	// and the scheduler: measured 2–11 % above the simulation's (see
+	// docs/autoscaling-lab.md), so 15 % up and 10 % down, plus the
+	// longest stall of the machine measured in this same run: a stall of
+	// d seconds holds every request in flight for d, and a backlog builds
+	// behind it, so the p95 can move by about d (on a shared 2-core
+	// machine stalls of a second happen).
+	if lo, hi := 0.90*ss.P95S, 1.15*ss.P95S+maxStall; ls.P95S < lo || ls.P95S > hi {
+		t.Errorf("p95 live %.0f ms, simulation %.0f ms: outside %.0f–%.0f ms", ls.P95S*1000, ss.P95S*1000, lo*1000, hi*1000)
 	}
 }
 
@@ -152,4 +160,32 @@ func TestPrometheusAgreesWithModel(t *testing.T) {
 	if lv.Summary.PeakReplicas < 3 {
 		t.Errorf("the live loop peaked at %d replicas: the step did not scale it", lv.Summary.PeakReplicas)
 	}
+}
+
+// watchStalls measures, until the returned function is called, how late
+// a 10 ms timer fires in this process: its largest delay beyond the
+// period is the longest stall the machine (or the runtime) imposed on the
+// run, in seconds.
+func watchStalls() func() float64 {
+	const period = 10 * time.Millisecond
+	done := make(chan struct{})
+	res := make(chan float64, 1)
+	go func() {
+		worst := time.Duration(0)
+		last := time.Now()
+		tk := time.NewTicker(period)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				res <- worst.Seconds()
+				return
+			case <-tk.C:
+				now := time.Now()
+				worst = max(worst, now.Sub(last)-period)
+				last = now
+			}
+		}
+	}()
+	return func() float64 { close(done); return <-res }
 }

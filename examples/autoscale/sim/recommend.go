@@ -25,7 +25,7 @@ func Recommend(ctx context.Context, sc lab.Scenario, forms []lab.Signal, progres
 				c := sc
 				c.Threshold = sc.Threshold * f
 				c.Targets = lab.Targets{}
-				c.Behavior = b.Behavior
+				c.Behavior, c.BehaviorName = b.Behavior, b.Name
 				run, err := Run(ctx, c, sig, nil)
 				if err != nil {
 					return nil, err
