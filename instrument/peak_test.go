@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -131,4 +132,20 @@ func TestPeakInFlightOption(t *testing.T) {
 	if _, ok := findMetric(m.collect(t), peakInFlightName); ok {
 		t.Errorf("%s reported without WithPeakInFlight", peakInFlightName)
 	}
+}
+
+// gaugeValue returns the value of the Int64 gauge named name for exactly
+// the attributes attrs.
+func gaugeValue(rm metricdata.ResourceMetrics, name string, attrs ...attribute.KeyValue) (int64, bool) {
+	m, ok := findMetric(rm, name)
+	if !ok {
+		return 0, false
+	}
+	want := attribute.NewSet(attrs...)
+	for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+		if dp.Attributes.Equals(&want) {
+			return dp.Value, true
+		}
+	}
+	return 0, false
 }
