@@ -286,7 +286,9 @@ func WithStreamingRoutes(names ...string) Option {
 // again until it is window old. A window of 0 means "since the previous
 // collection by any reader", which is exact with a single reader. The
 // default is off; window must not be negative. It costs a load and a
-// compare per request (a compare-and-swap when a new high is reached).
+// compare per request (a compare-and-swap when a new high is reached). The
+// window is kept in 64 slots, a fixed cost whatever its length: a burst is
+// reported until it is between window and window + window/64 old.
 func WithPeakInFlight(window time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if window < 0 {
