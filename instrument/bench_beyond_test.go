@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/otel-runway/runway/instrument/limit"
 )
 
 // BenchmarkFeatures measures each optional feature alone on the request
@@ -14,6 +16,11 @@ func BenchmarkFeatures(b *testing.B) {
 		w.Header()["Content-Type"] = []string{"text/event-stream"}
 		w.WriteHeader(http.StatusOK)
 	})
+	lim, err := limit.New(1000, 100, limit.WithMeterProvider(m.provider))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lim.Close()
 	base := []Option{WithMeterProvider(m.provider), WithInFlightTime(false), WithStreams(false)}
 	with := func(opts ...Option) []Option { return append(append([]Option(nil), base...), opts...) }
 	cases := []struct {
@@ -28,7 +35,9 @@ func BenchmarkFeatures(b *testing.B) {
 		{"streams", okHandler, with(WithStreams(true))},
 		{"streams_sse", sse, with(WithStreams(true))},
 		{"peak", okHandler, with(WithPeakInFlight(time.Minute))},
-		{"limit", okHandler, with(WithConcurrencyLimit(1000, 100))},
+		// The limiter of package limit behind the middleware, as the
+		// option it replaces was.
+		{"limit", lim.Wrap(okHandler), base},
 	}
 	for _, tc := range cases {
 		h := mustHandler(b, tc.h, tc.opts...)

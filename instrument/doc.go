@@ -35,11 +35,6 @@
 //	runway.requests.in_flight_time_by_route  Float64ObservableCounter   s           http.route (with routes)     runway_requests_in_flight_time_by_route_seconds_total
 //	runway.requests.in_flight.peak           Int64ObservableGauge       {request}   none (WithPeakInFlight)      runway_requests_in_flight_peak
 //	runway.streams.in_flight                 Int64ObservableUpDownCtr   {stream}    none (on by default)         runway_streams_in_flight
-//	runway.limit.waiting                     Int64ObservableUpDownCtr   {request}   none (WithConcurrencyLimit)  runway_limit_waiting
-//	runway.limit.rejected                    Int64ObservableCounter     {request}   runway.limit.reason          runway_limit_rejected_total
-//	runway.limit.wait.duration               Float64Histogram           s           none                         runway_limit_wait_duration_seconds
-//	runway.limit.concurrency                 Int64ObservableUpDownCtr   {request}   none                         runway_limit_concurrency
-//	runway.limit.queue                       Int64ObservableUpDownCtr   {request}   none                         runway_limit_queue
 //	runway.connections.accepted              Int64ObservableCounter     {connection} none (NewListener)          runway_connections_accepted_total
 //	runway.connections.open                  Int64ObservableUpDownCtr   {connection} none                        runway_connections_open
 //	runway.listener.accept_queue             Int64ObservableUpDownCtr   {connection} none (Linux)                runway_listener_accept_queue
@@ -61,10 +56,9 @@
 // the duration. When several middlewares (and gRPC stats handlers of
 // package runwaygrpc) share a MeterProvider, the SDK adds their
 // observations up, so runway.requests.in_flight is the total of the
-// process; so are the time-weighted counters, the limits and their queues
-// (up-down counters, summed) and the listener's accept queue. The peak is
-// that of the total of the middlewares with WithPeakInFlight on the
-// provider, which must agree on its window.
+// process; so are the time-weighted counters and the listener's accept
+// queue. The peak is that of the total of the middlewares with
+// WithPeakInFlight on the provider, which must agree on its window.
 //
 // # Bounded attributes
 //
@@ -129,15 +123,16 @@
 // (WriteHeader, or the first Write, WriteString, ReadFrom or Flush) with
 // Content-Type text/event-stream set or with status 101; or when it
 // hijacks the connection. A stream is counted in runway.requests when the
-// handler returns and does not hold a slot of the concurrency limit.
+// handler returns.
 //
 // # Concurrency limit
 //
-// WithConcurrencyLimit(limit, queue) admits at most limit requests at once,
-// lets up to queue more wait in FIFO order (leaving when their context
-// ends), and answers the rest at once with 503 and Retry-After. It sits
-// inside the measurement: waiting requests are in flight, refused ones are
-// counted with status 503. Excluded paths bypass it.
+// Admission control is not measurement: the concurrency limit is package
+// limit (github.com/otel-runway/runway/instrument/limit), a middleware of
+// its own that reports runway.limit.*. Behind this package's middleware
+// (mw.Wrap(lim.Wrap(h))) the requests it queues are in flight and the
+// ones it turns away are counted with the status it answers (503, or 499
+// for a client that gave up while waiting).
 //
 // Requests to excluded paths (by default /metrics and the usual health
 // probes) pass through unmeasured.

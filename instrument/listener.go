@@ -2,6 +2,7 @@ package instrument
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -36,8 +37,11 @@ const (
 //
 // Several Listeners on one MeterProvider add up (the SDK sums their
 // observations), including the accept queue and its maximum.
+//
+// The listener it wraps is not exposed: every connection goes through
+// Accept, so every one is counted.
 type Listener struct {
-	net.Listener
+	ln       net.Listener
 	accepted atomic.Int64
 	open     atomic.Int64
 
@@ -54,7 +58,7 @@ func NewListener(ln net.Listener, mp metric.MeterProvider) (*Listener, error) {
 		return nil, fmt.Errorf("instrument: NewListener: nil listener: %w", ErrInvalidOption)
 	}
 	meter := contract.Meter(mp)
-	l := &Listener{Listener: ln}
+	l := &Listener{ln: ln}
 	accepted, err := meter.Int64ObservableCounter(connectionsAcceptedName,
 		metric.WithUnit(connectionUnit),
 		metric.WithDescription("Connections accepted by the listener."))
@@ -82,7 +86,7 @@ func NewListener(ln net.Listener, mp metric.MeterProvider) (*Listener, error) {
 	l.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(accepted, l.accepted.Load())
 		o.ObserveInt64(open, l.open.Load())
-		if n, max, ok := acceptQueue(l.Listener); ok {
+		if n, max, ok := acceptQueue(l.ln); ok {
 			o.ObserveInt64(queue, n)
 			o.ObserveInt64(queueMax, max)
 		}
@@ -99,7 +103,7 @@ func NewListener(ln net.Listener, mp metric.MeterProvider) (*Listener, error) {
 // that keeps all its methods (ReadFrom for sendfile, CloseWrite,
 // SetKeepAlive, ...).
 func (l *Listener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+	c, err := l.ln.Accept()
 	if err != nil {
 		return nil, err
 	}
@@ -112,16 +116,21 @@ func (l *Listener) Accept() (net.Conn, error) {
 }
 
 // Close closes the listener and stops reporting its instruments.
-// Connections already accepted are not closed.
+// Connections already accepted are not closed. It returns the errors of
+// the listener's Close and of the MeterProvider, joined; later calls
+// return the same.
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
-		l.closeErr = l.Listener.Close()
+		l.closeErr = l.ln.Close()
 		if l.reg != nil {
-			_ = l.reg.Unregister()
+			l.closeErr = errors.Join(l.closeErr, l.reg.Unregister())
 		}
 	})
 	return l.closeErr
 }
+
+// Addr returns the address of the listener it wraps.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // conn counts a connection as closed on its first Close.
 type conn struct {

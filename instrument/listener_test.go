@@ -4,8 +4,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime"
 	"testing"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
 
 func listenerState(t *testing.T, m *manual) (queue, queueMax, accepted, open int64, queueOK bool) {
@@ -133,4 +137,72 @@ func TestListenerNil(t *testing.T) {
 	if _, err := NewListener(nil, nil); !errors.Is(err, ErrInvalidOption) {
 		t.Fatalf("err = %v, want ErrInvalidOption", err)
 	}
+}
+
+// unregisterFails is a MeterProvider whose callback registrations fail to
+// unregister.
+type unregisterFails struct{ noop.MeterProvider }
+
+type unregisterFailsMeter struct{ noop.Meter }
+
+type unregisterFailsRegistration struct{ noop.Registration }
+
+var errUnregister = errors.New("unregister failed")
+
+func (unregisterFails) Meter(string, ...metric.MeterOption) metric.Meter {
+	return unregisterFailsMeter{}
+}
+
+func (unregisterFailsMeter) RegisterCallback(metric.Callback, ...metric.Observable) (metric.Registration, error) {
+	return unregisterFailsRegistration{}, nil
+}
+
+func (unregisterFailsRegistration) Unregister() error { return errUnregister }
+
+// TestListenerCloseErrors: Close returns the MeterProvider's error with the
+// listener's own (it used to drop the first), and the same again later.
+func TestListenerCloseErrors(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := NewListener(raw, unregisterFails{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ln.Addr(); got != raw.Addr() {
+		t.Errorf("Addr() = %v, want %v", got, raw.Addr())
+	}
+	err = ln.Close()
+	if !errors.Is(err, errUnregister) {
+		t.Fatalf("Close() = %v, want the unregister error", err)
+	}
+	if again := ln.Close(); !errors.Is(again, errUnregister) {
+		t.Errorf("second Close() = %v, want the same error", again)
+	}
+
+	raw, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Close() // closing it again fails
+	ln, err = NewListener(raw, unregisterFails{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.Close(); !errors.Is(err, errUnregister) || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Close() = %v, want both the listener's and the unregister error", err)
+	}
+}
+
+// TestListenerHidesInner: Listener exposes no field, so the listener it
+// wraps cannot be reached (and accepted from) around the counting.
+func TestListenerHidesInner(t *testing.T) {
+	typ := reflect.TypeFor[Listener]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.IsExported() || f.Anonymous {
+			t.Errorf("Listener has the field %s (embedded %v): the inner listener must be hidden", f.Name, f.Anonymous)
+		}
+	}
+	var _ net.Listener = (*Listener)(nil)
 }

@@ -70,7 +70,6 @@ type measurer struct {
 	// returns (WithRouteFunc, SetRoute); routeFunc may be nil.
 	afterDispatch bool
 	routeFunc     func(*http.Request) string
-	limit         *limiter          // nil without WithConcurrencyLimit
 	streams       *streamClassifier // nil with WithStreams(false)
 
 	regs      *contract.Registrations
@@ -103,9 +102,6 @@ func newMeasurer(opts []Option) (_ *measurer, err error) {
 		m.resolver = newMuxResolver(routes, c.mux)
 	}
 	if m.rec, err = newRecorder(c, routes); err != nil {
-		return nil, err
-	}
-	if m.limit, err = newLimiter(c); err != nil {
 		return nil, err
 	}
 	if m.streams, err = newStreamClassifier(c, m.rec); err != nil {
@@ -185,14 +181,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(routePanic)
 		}
 	}()
-	if l := m.limit; l != nil && !rw.st.stream {
-		if !l.acquire(wrapped, r) {
-			returned = true
-			return
-		}
-		rw.st.limit = l
-		defer rw.st.releaseLimit()
-	}
 	h.next.ServeHTTP(wrapped, r)
 	returned = true
 }

@@ -50,9 +50,6 @@ type config struct {
 	maxRoutes int
 	// noInflightTime turns runway.requests.in_flight_time off (WithInFlightTime).
 	noInflightTime bool
-	// limit > 0 enables the concurrency limit (WithConcurrencyLimit).
-	limit, limitQueue int
-	retryAfter        time.Duration
 	// noStreams turns stream classification off (WithStreams).
 	noStreams    bool
 	streamRoutes []string
@@ -247,46 +244,6 @@ func WithInFlightTime(enabled bool) Option {
 	})
 }
 
-// WithConcurrencyLimit admits at most limit measured requests at once. Up
-// to queue more wait for a slot, first in, first out; a waiting request
-// whose context ends (client gone, deadline) leaves the queue. Any other
-// request is answered at once with 503 Service Unavailable and a
-// Retry-After header (WithRetryAfter). Excluded paths bypass the limit.
-//
-// The limit sits inside the measurement: waiting requests are counted in
-// runway.requests.in_flight (they are load the server holds) and their
-// wait is part of runway.request.duration; refused requests are counted in
-// runway.requests with status 503. The limit adds the instruments
-// runway.limit.waiting, runway.limit.rejected, runway.limit.wait.duration,
-// runway.limit.concurrency and runway.limit.queue.
-//
-// The default is no limit. limit must be at least 1 and queue at least 0.
-func WithConcurrencyLimit(limit, queue int) Option {
-	return optionFunc(func(c *config) error {
-		if limit < 1 {
-			return optionError("WithConcurrencyLimit", "limit %d is less than 1", limit)
-		}
-		if queue < 0 {
-			return optionError("WithConcurrencyLimit", "queue %d is negative", queue)
-		}
-		c.limit, c.limitQueue = limit, queue
-		return nil
-	})
-}
-
-// WithRetryAfter sets the Retry-After header of requests refused by the
-// concurrency limit, rounded up to whole seconds. The default is
-// 1 s. d must be positive.
-func WithRetryAfter(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
-		if d <= 0 {
-			return optionError("WithRetryAfter", "%v is not positive", d)
-		}
-		c.retryAfter = d
-		return nil
-	})
-}
-
 // WithStreams turns the classification of long-lived streams on or off. It
 // is on by default: server-sent events (Content-Type text/event-stream),
 // responses with status 101, hijacked connections (WebSockets) and the
@@ -329,7 +286,9 @@ func WithStreamingRoutes(names ...string) Option {
 // again until it is window old. A window of 0 means "since the previous
 // collection by any reader", which is exact with a single reader. The
 // default is off; window must not be negative. It costs a load and a
-// compare per request (a compare-and-swap when a new high is reached).
+// compare per request (a compare-and-swap when a new high is reached). The
+// window is kept in 64 slots, a fixed cost whatever its length: a burst is
+// reported until it is between window and window + window/64 old.
 func WithPeakInFlight(window time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if window < 0 {
@@ -355,7 +314,7 @@ func WithPeakInFlight(window time.Duration) Option {
 //     but not the number of active requests).
 //
 // runway's extensions (in flight by route, the time-weighted counters,
-// streams, the concurrency limit, the peak) keep their runway names in
+// streams, the peak) keep their runway names in
 // every mode. WithDurationBuckets applies to both histograms. Any other
 // value is an error.
 func WithConventions(name string) Option {

@@ -3,10 +3,13 @@ package instrument
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/otel-runway/runway/instrument/internal/contract"
 	"go.opentelemetry.io/otel/metric"
@@ -16,9 +19,14 @@ import (
 //
 // The request path only raises max (one load and compare; a CAS when it
 // sets a new high). Every collection, by whichever reader, closes a
-// segment: it takes max, restarts it at the current in-flight value, and
-// logs (its time, its max). A collection reports the highest of the logged
-// segments that ended within the window before it.
+// segment: it takes max and restarts it at the current in-flight value.
+// The segment's maximum is kept in the slot of the time it closed: the
+// window is cut into peakSlots slots, each holding the highest segment
+// that closed in it, in a ring of fixed size. A collection reports the
+// highest slot that ends after now − window: every segment that closed
+// within the window, and possibly segments up to one slot (window /
+// peakSlots) older. The cost is fixed whatever the window and however
+// often readers collect.
 //
 // Why this gives each reader its own window: the SDK runs one callback for
 // every reader and does not say which reader is collecting, so no state can
@@ -27,16 +35,20 @@ import (
 // it is inside the window, whatever other readers collected in between. A
 // reader whose interval is at most the window therefore never misses a
 // burst; it may also report one that an earlier collection of its own
-// already reported, up to window old. With a window of 0 the window is
-// "since the previous collection by any reader": exact for one reader, but
-// with two readers a burst is reported only to the first that collects.
+// already reported, up to window (plus a slot) old. With a window of 0 the
+// window is "since the previous collection by any reader": exact for one
+// reader, but with two readers a burst is reported only to the first that
+// collects.
 //
 // A gauge cannot be summed across middlewares: two middlewares reporting
 // their own peak on one MeterProvider would leave whichever value was
 // observed last. So every middleware with WithPeakInFlight on one
 // MeterProvider shares one tracker, which counts the requests in flight
 // in all of them: the peak is that of their total. They must agree on the
-// window; a middleware asking for another window is refused.
+// window; a middleware asking for another window is refused. The trackers
+// are found by provider in a process-wide table that holds a pointer
+// provider weakly: a provider that is dropped without its middlewares
+// being closed is still garbage collected, and its entry goes with it.
 type peakTracker struct {
 	// inflight counts the requests in flight in every middleware sharing
 	// the tracker.
@@ -46,24 +58,70 @@ type peakTracker struct {
 	obs      metric.Int64ObservableGauge
 	reg      metric.Registration
 
-	// key and refs belong to peaks, under peaks.mu; key is nil for a
-	// tracker that is not shared.
-	key  metric.MeterProvider
-	refs int
+	// key, shared, refs and cleanup belong to peaks, under peaks.mu.
+	key     peakKey
+	shared  bool
+	refs    int
+	cleanup runtime.Cleanup
 
-	mu   sync.Mutex
-	segs []peakSegment // closed segments, oldest first
+	mu    sync.Mutex
+	start time.Time     // the origin of slot numbers
+	width time.Duration // of a slot: window / peakSlots, rounded up
+	slots [peakSlots + 2]peakSlot
 }
 
-type peakSegment struct {
-	end time.Time
+// peakSlots is the number of slots the window is cut into.
+const peakSlots = 64
+
+// peakSlot holds the highest segment that closed in slot n, the n-th
+// interval of width since start.
+type peakSlot struct {
+	n   int64
 	max int64
+}
+
+// peakKey identifies a MeterProvider in peaks: a pointer provider by a
+// weak pointer, so the table does not keep it alive; another comparable
+// provider by its value. typ tells apart zero-size providers, which may
+// share an address.
+type peakKey struct {
+	typ reflect.Type
+	ptr weak.Pointer[byte]
+	val any
 }
 
 // peaks holds the shared tracker of each MeterProvider.
 var peaks struct {
-	mu         sync.Mutex
-	byProvider map[metric.MeterProvider]*peakTracker
+	mu    sync.Mutex
+	byKey map[peakKey]*peakTracker
+}
+
+// peakKeyOf returns the key of mp in peaks, or false if mp cannot be
+// shared (a type that is not comparable). ptr is mp's pointer, if it is
+// one.
+func peakKeyOf(mp metric.MeterProvider) (key peakKey, ptr *byte, ok bool) {
+	t := reflect.TypeOf(mp)
+	if t.Kind() == reflect.Pointer {
+		ptr = (*byte)(reflect.ValueOf(mp).UnsafePointer())
+		if ptr == nil {
+			return peakKey{}, nil, false
+		}
+		return peakKey{typ: t, ptr: weak.Make(ptr)}, ptr, true
+	}
+	if !t.Comparable() {
+		return peakKey{}, nil, false
+	}
+	return peakKey{typ: t, val: mp}, nil, true
+}
+
+// forgetPeak drops the entry of a provider that was garbage collected.
+func forgetPeak(key peakKey) {
+	peaks.mu.Lock()
+	defer peaks.mu.Unlock()
+	if p := peaks.byKey[key]; p != nil {
+		delete(peaks.byKey, key)
+		p.shared = false
+	}
 }
 
 // newPeakTracker returns the tracker of c's MeterProvider, shared with the
@@ -75,9 +133,9 @@ func newPeakTracker(c *config) (*peakTracker, error) {
 	}
 	peaks.mu.Lock()
 	defer peaks.mu.Unlock()
-	shared := reflect.TypeOf(c.provider).Comparable()
+	key, ptr, shared := peakKeyOf(c.provider)
 	if shared {
-		if p := peaks.byProvider[c.provider]; p != nil {
+		if p := peaks.byKey[key]; p != nil {
 			if p.window != c.peakWindow {
 				return nil, optionError("WithPeakInFlight", "window %v differs from the window %v of another middleware on the same MeterProvider, which reports the one peak of both", c.peakWindow, p.window)
 			}
@@ -85,7 +143,8 @@ func newPeakTracker(c *config) (*peakTracker, error) {
 			return p, nil
 		}
 	}
-	p := &peakTracker{window: c.peakWindow, refs: 1}
+	p := newPeakWindow(c.peakWindow, time.Now())
+	p.refs = 1
 	meter := contract.Meter(c.provider)
 	var err error
 	if p.obs, err = meter.Int64ObservableGauge(peakInFlightName,
@@ -98,13 +157,21 @@ func newPeakTracker(c *config) (*peakTracker, error) {
 		return nil, fmt.Errorf("instrument: registering the peak callback: %w", err)
 	}
 	if shared {
-		if peaks.byProvider == nil {
-			peaks.byProvider = map[metric.MeterProvider]*peakTracker{}
+		if peaks.byKey == nil {
+			peaks.byKey = map[peakKey]*peakTracker{}
 		}
-		p.key = c.provider
-		peaks.byProvider[c.provider] = p
+		p.key, p.shared = key, true
+		peaks.byKey[key] = p
+		if ptr != nil {
+			p.cleanup = runtime.AddCleanup(ptr, forgetPeak, key)
+		}
 	}
 	return p, nil
+}
+
+// newPeakWindow returns a tracker of window whose slots count from start.
+func newPeakWindow(window time.Duration, start time.Time) *peakTracker {
+	return &peakTracker{window: window, start: start, width: max(1, (window+peakSlots-1)/peakSlots)}
 }
 
 // release gives up one middleware's share of p; the last one unregisters
@@ -116,9 +183,10 @@ func (p *peakTracker) release() error {
 	if p.refs > 0 {
 		return nil
 	}
-	if p.key != nil {
-		delete(peaks.byProvider, p.key)
-		p.key = nil
+	if p.shared {
+		delete(peaks.byKey, p.key)
+		p.shared = false
+		p.cleanup.Stop()
 	}
 	return p.reg.Unregister()
 }
@@ -145,16 +213,27 @@ func (p *peakTracker) collect(now time.Time) int64 {
 	defer p.mu.Unlock()
 	cur := p.inflight.Load()
 	seg := max(p.max.Swap(cur), cur)
-	p.segs = append(p.segs, peakSegment{end: now, max: seg})
-	from := now.Add(-p.window)
-	keep := 0
-	for keep < len(p.segs)-1 && p.segs[keep].end.Before(from) {
-		keep++
+	if p.window == 0 {
+		return seg
 	}
-	p.segs = append(p.segs[:0], p.segs[keep:]...)
+	since := now.Sub(p.start)
+	n := int64(since / p.width)
+	s := &p.slots[n%int64(len(p.slots))]
+	if s.n != n {
+		s.n, s.max = n, seg
+	} else {
+		s.max = max(s.max, seg)
+	}
+	// The first slot that ends after now − window.
+	first := int64(math.MinInt64)
+	if from := since - p.window; from >= 0 {
+		first = int64(from / p.width)
+	}
 	peak := int64(0)
-	for _, s := range p.segs {
-		peak = max(peak, s.max)
+	for _, s := range p.slots {
+		if s.n >= first && s.n <= n {
+			peak = max(peak, s.max)
+		}
 	}
 	return peak
 }

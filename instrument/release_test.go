@@ -34,12 +34,11 @@ func holdRequests(t *testing.T, h http.Handler, n int) (release func()) {
 
 // TestSeveralMiddlewaresOneProvider builds two middlewares on one
 // MeterProvider and checks every gauge-like instrument against the
-// process's total: in flight, the peak, the concurrency limit and its
-// queue.
+// process's total: in flight and the peak.
 func TestSeveralMiddlewaresOneProvider(t *testing.T) {
 	m := newManual(t)
-	a := mustHandler(t, okHandler, WithMeterProvider(m.provider), WithPeakInFlight(0), WithConcurrencyLimit(10, 5))
-	b := mustHandler(t, okHandler, WithMeterProvider(m.provider), WithPeakInFlight(0), WithConcurrencyLimit(20, 1))
+	a := mustHandler(t, okHandler, WithMeterProvider(m.provider), WithPeakInFlight(0))
+	b := mustHandler(t, okHandler, WithMeterProvider(m.provider), WithPeakInFlight(0))
 
 	releaseA := holdRequests(t, a, 2)
 	releaseB := holdRequests(t, b, 3)
@@ -49,12 +48,6 @@ func TestSeveralMiddlewaresOneProvider(t *testing.T) {
 	}
 	if v, _ := gaugeValue(rm, peakInFlightName); v != 5 {
 		t.Errorf("%s = %d, want 5: the peak of the total, not of one middleware", peakInFlightName, v)
-	}
-	if v, _ := sumValue(rm, limitConcurrencyName); v != 30 {
-		t.Errorf("%s = %d, want 30 (10 + 20)", limitConcurrencyName, v)
-	}
-	if v, _ := sumValue(rm, limitQueueName); v != 6 {
-		t.Errorf("%s = %d, want 6 (5 + 1)", limitQueueName, v)
 	}
 	releaseA()
 	releaseB()
@@ -99,7 +92,7 @@ func TestPeakWindowsMustAgree(t *testing.T) {
 func TestCloseStopsReporting(t *testing.T) {
 	m := newManual(t)
 	closed, err := NewMiddleware(WithMeterProvider(m.provider), WithPeakInFlight(0),
-		WithConcurrencyLimit(4, 0), WithRouteGroups(RouteGroup{`^/a`, "a"}))
+		WithRouteGroups(RouteGroup{`^/a`, "a"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +116,7 @@ func TestCloseStopsReporting(t *testing.T) {
 	if v, ok := sumValue(rm, requestsName, methodKey.String("POST"), statusCodeKey.Int(200)); !ok || v != 1 {
 		t.Errorf("the other middleware's series = %d (present %v), want 1", v, ok)
 	}
-	for _, name := range []string{inFlightByRouteName, limitConcurrencyName, peakInFlightName} {
+	for _, name := range []string{inFlightByRouteName, peakInFlightName} {
 		if mm, ok := findMetric(rm, name); ok && dataPoints(mm) > 0 {
 			t.Errorf("%s still reported after Close", name)
 		}
@@ -131,7 +124,7 @@ func TestCloseStopsReporting(t *testing.T) {
 }
 
 // TestBuildAndRelease10000 builds and closes 10,000 middlewares, every
-// default feature on plus routes, the peak and the limit, on one
+// default feature on plus routes and the peak, on one
 // MeterProvider, serving one request through each, and compares the heap
 // growth with what the same middlewares cost when they are kept: closed
 // middlewares must leave no tables and no callbacks behind.
@@ -141,7 +134,7 @@ func TestBuildAndRelease10000(t *testing.T) {
 		n = 1000 // the same check on fewer, for the fast loop
 	}
 	m := newManual(t)
-	opts := []Option{WithMeterProvider(m.provider), WithPeakInFlight(0), WithConcurrencyLimit(8, 8),
+	opts := []Option{WithMeterProvider(m.provider), WithPeakInFlight(0),
 		WithRouteGroups(RouteGroup{`^/api`, "api"})}
 	build := func() *Middleware {
 		mw, err := NewMiddleware(opts...)

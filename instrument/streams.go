@@ -28,9 +28,6 @@ import (
 //     Content-Type of text/event-stream set, or with status 101.
 //   - When the handler hijacks the connection successfully.
 //
-// Streams do not hold a slot of the concurrency limit: a streaming route
-// bypasses it, and a request that becomes a stream gives its slot back.
-//
 // At that moment it leaves runway.requests.in_flight (and _by_route), its
 // runway.requests.in_flight_time stops accruing (the time before it
 // declared itself was request time), and runway.streams.in_flight goes up
@@ -80,18 +77,6 @@ type streamState struct {
 	stream bool // the request is a stream
 	// timed is set while the request counts in in_flight_time.
 	timed bool
-	// limit is the concurrency limiter whose slot the request holds, if
-	// any; a request that becomes a stream gives its slot back.
-	limit *limiter
-}
-
-// releaseLimit gives back the request's concurrency-limit slot, if it
-// still holds one.
-func (st *streamState) releaseLimit() {
-	if st.limit != nil {
-		st.limit.release()
-		st.limit = nil
-	}
 }
 
 // begin prepares rw to classify the request of route rt that started at
@@ -130,7 +115,6 @@ func (st *streamState) declare() {
 		return
 	}
 	st.stream = true
-	st.releaseLimit()
 	rec := st.c.rec
 	if st.timed {
 		rec.timeEnd(st.rt, st.start, time.Since(st.start))

@@ -215,46 +215,6 @@ func TestStreamsOff(t *testing.T) {
 	expectFinal(t, m, http.StatusOK)
 }
 
-// TestStreamGivesBackLimitSlot: with a limit of 1 and no queue, a request
-// that becomes an event stream frees its slot, and a marked streaming route
-// never takes one.
-func TestStreamGivesBackLimitSlot(t *testing.T) {
-	m := newManual(t)
-	release := make(chan struct{})
-	h := mustHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/sse":
-			w.Header().Set("Content-Type", "text/event-stream")
-			io.WriteString(w, "data: x\n\n")
-			w.(http.Flusher).Flush()
-			<-release
-		case "/feed":
-			io.WriteString(w, "x\n")
-			w.(http.Flusher).Flush()
-			<-release
-		}
-	}), WithMeterProvider(m.provider), WithConcurrencyLimit(1, 0),
-		WithRouteGroups(RouteGroup{`^/feed`, "feed"}), WithStreamingRoutes("feed"))
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer close(release)
-	for _, p := range []string{"/sse", "/sse", "/feed"} {
-		resp, err := srv.Client().Get(srv.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: status %d, want 200: streams must not hold limit slots", p, resp.StatusCode)
-		}
-		bufio.NewReader(resp.Body).ReadString('\n')
-		defer resp.Body.Close()
-	}
-	if code, err := get(srv, "/plain"); err != nil || code != http.StatusOK {
-		t.Fatalf("/plain: %d %v, want 200 with three streams open", code, err)
-	}
-	expectCounts(t, m, "three streams open", 0, 3)
-}
-
 func TestIsEventStream(t *testing.T) {
 	tests := []struct {
 		ct   string

@@ -142,7 +142,7 @@ func rows(n Naming) []row {
 				Title: "Saturation of the concurrency limit",
 				Description: "Requests in flight divided by the concurrency limit (runway_limit_concurrency), per pod. " +
 					"Waiting requests count as in flight, so over 100 % means requests queue for a slot. " +
-					"Empty when the service runs without WithConcurrencyLimit.",
+					"Empty when the service runs without the limiter of package instrument/limit.",
 				Unit: "percentunit",
 				Targets: []target{
 					{inFlight + " / sum by (pod) (" + sel("runway_limit_concurrency") + ")", "{{pod}}"},

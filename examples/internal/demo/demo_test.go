@@ -223,7 +223,8 @@ func TestDemoListener(t *testing.T) {
 }
 
 // With Limit 1 and no queue, a second request while one is served is
-// refused with 503, and the limit's gauge is exported.
+// refused with 503, the health probe still answers, and the limit's gauge
+// is exported.
 func TestLimit(t *testing.T) {
 	s := startDemo(t, Config{Limit: 1, LimitQueue: 0})
 	first := make(chan int, 1)
@@ -250,6 +251,14 @@ func TestLimit(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("second request: %d, want 503", resp.StatusCode)
+	}
+	health, err := http.Get(s.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health.Body.Close()
+	if health.StatusCode != http.StatusOK {
+		t.Errorf("/healthz while the limit is full: %d, want 200 (the probe is beside the limiter)", health.StatusCode)
 	}
 	if got := <-first; got != http.StatusOK {
 		t.Errorf("first request: %d, want 200", got)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otel-runway/runway/exporter"
 	"github.com/otel-runway/runway/instrument"
+	"github.com/otel-runway/runway/instrument/limit"
 )
 
 // Config configures the demo server. The zero value serves on a free
@@ -36,9 +37,10 @@ type Config struct {
 	// empty keeps the exporter's defaults (environment, then "runway-demo"
 	// and hostname-pid).
 	ServiceName, InstanceID string
-	// Limit, when positive, admits at most Limit requests at once, with up
-	// to LimitQueue more waiting (instrument.WithConcurrencyLimit): a pod
-	// of bounded capacity, like a worker pool.
+	// Limit, when positive, admits at most Limit requests at once to the
+	// workload routes, with up to LimitQueue more waiting (package
+	// instrument/limit, behind runway's middleware; /healthz and /metrics
+	// bypass it): a pod of bounded capacity, like a worker pool.
 	Limit, LimitQueue int
 	// Conventions, when set, chooses the metric names
 	// (instrument.WithConventions: runway, otel, both or otel-active);
@@ -91,9 +93,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Interval > 0 {
 		opts = append(opts, exporter.WithExportInterval(cfg.Interval))
 	}
-	if cfg.Limit > 0 {
-		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConcurrencyLimit(cfg.Limit, cfg.LimitQueue)))
-	}
 	if cfg.Conventions != "" {
 		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConventions(cfg.Conventions)))
 	}
@@ -108,21 +107,36 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	handler, err := exp.Handler(Routes())
+	shutdown := exp.Shutdown
+	app := http.Handler(Routes())
+	if cfg.Limit > 0 {
+		lim, err := limit.New(cfg.Limit, cfg.LimitQueue, limit.WithMeterProvider(exp.MeterProvider()))
+		if err != nil {
+			ln.Close()
+			return nil, errors.Join(err, exp.Shutdown(ctx))
+		}
+		shutdown = func(ctx context.Context) error { return errors.Join(lim.Close(), exp.Shutdown(ctx)) }
+		// The workload routes behind the limiter, the health probe beside it.
+		mux := http.NewServeMux()
+		mux.Handle("/", lim.Wrap(app))
+		mux.Handle("/healthz", app)
+		app = mux
+	}
+	handler, err := exp.Handler(app)
 	if err != nil {
 		ln.Close()
-		return nil, errors.Join(err, exp.Shutdown(ctx))
+		return nil, errors.Join(err, shutdown(ctx))
 	}
 	// Connections accepted and open, and the kernel's accept queue (Linux).
 	counted, err := instrument.NewListener(ln, exp.MeterProvider())
 	if err != nil {
 		ln.Close()
-		return nil, errors.Join(err, exp.Shutdown(ctx))
+		return nil, errors.Join(err, shutdown(ctx))
 	}
 	s := &Server{
 		URL:      "http://" + ln.Addr().String(),
 		served:   make(chan error, 1),
-		shutdown: exp.Shutdown,
+		shutdown: shutdown,
 		srv: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,

@@ -35,6 +35,22 @@ var libraries = []struct {
 		},
 	},
 	{
+		name: "limit",
+		// The OpenTelemetry API and what it needs, as instrument, without
+		// the listener's x/sys.
+		dir: "../../limit",
+		modules: []string{
+			"github.com/cespare/xxhash/v2",
+			"github.com/go-logr/logr",
+			"github.com/go-logr/stdr",
+			"go.opentelemetry.io/auto/sdk",
+			"go.opentelemetry.io/otel",
+			"go.opentelemetry.io/otel/log",
+			"go.opentelemetry.io/otel/metric",
+			"go.opentelemetry.io/otel/trace",
+		},
+	},
+	{
 		name: "runwaygrpc",
 		// The above and gRPC with what gRPC needs.
 		dir: "../../runwaygrpc",
