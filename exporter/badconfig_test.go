@@ -29,7 +29,6 @@ func TestBadConfiguration(t *testing.T) {
 	}
 	defer busy.Close()
 	missing := filepath.Join(t.TempDir(), "missing.pem")
-	hash := bcryptHash(t, "pw")
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
 	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -59,14 +58,9 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "WithMetricsAddr port out of range", opts: []Option{WithMetricsAddr(":65536")}, want: ErrInvalidOption, names: []string{"WithMetricsAddr"}},
 		{name: "WithMetricsAddr without Prometheus", opts: []Option{WithOTLP("c:1"), WithMetricsAddr(":0")}, want: ErrInvalidOption, names: []string{"WithMetricsAddr"}},
 		{name: "WithMetricsAddr in use", opts: []Option{WithMetricsAddr(busy.Addr().String())}, want: ErrListen, names: []string{"WithMetricsAddr", busy.Addr().String()}},
+		{name: "WithMetricsWebConfig missing file", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsWebConfig(missing)}, want: ErrInvalidOption, names: []string{"WithMetricsWebConfig", "missing.pem"}},
+		{name: "WithMetricsWebConfig without WithMetricsAddr", opts: []Option{WithMetricsWebConfig(missing)}, want: ErrInvalidOption, names: []string{"WithMetricsWebConfig", "WithMetricsAddr"}},
 		{name: "WithPrometheusRegistry nil", opts: []Option{WithPrometheusRegistry(nil)}, want: ErrInvalidOption, names: []string{"WithPrometheusRegistry"}},
-		{name: "WithMetricsTLS empty", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsTLS("", "")}, want: ErrInvalidOption, names: []string{"WithMetricsTLS"}},
-		{name: "WithMetricsTLS missing files", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsTLS(missing, missing)}, want: ErrInvalidOption, names: []string{"WithMetricsTLS", "missing.pem"}},
-		{name: "WithMetricsTLS without WithMetricsAddr", opts: []Option{WithMetricsTLS(missing, missing)}, want: ErrInvalidOption, names: []string{"WithMetricsTLS", "WithMetricsAddr"}},
-		{name: "WithMetricsBasicAuth empty user", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsBasicAuth("", hash)}, want: ErrInvalidOption, names: []string{"WithMetricsBasicAuth", "empty user"}},
-		{name: "WithMetricsBasicAuth plain password", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsBasicAuth("u", "pw")}, want: ErrInvalidOption, names: []string{"WithMetricsBasicAuth", "bcrypt"}},
-		{name: "WithMetricsBasicAuth user twice", opts: []Option{WithMetricsAddr("127.0.0.1:0"), WithMetricsBasicAuth("u", hash), WithMetricsBasicAuth("u", hash)}, want: ErrInvalidOption, names: []string{"WithMetricsBasicAuth", "twice"}},
-		{name: "WithMetricsBasicAuth without WithMetricsAddr", opts: []Option{WithMetricsBasicAuth("u", hash)}, want: ErrInvalidOption, names: []string{"WithMetricsBasicAuth", "WithMetricsAddr"}},
 
 		{name: "WithOTLPProtocol http/json", opts: []Option{WithOTLP("c:1"), WithOTLPProtocol("http/json")}, want: ErrInvalidOption, names: []string{"WithOTLPProtocol", "http/json"}},
 		{name: "WithOTLPCompression br", opts: []Option{WithOTLP("c:1"), WithOTLPCompression("br")}, want: ErrInvalidOption, names: []string{"WithOTLPCompression"}},
@@ -80,6 +74,8 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "WithOTLP http bad scheme", opts: []Option{WithOTLPProtocol("http/protobuf"), WithOTLP("grpc://c:4318")}, want: ErrInvalidOption, names: []string{"WithOTLP"}},
 
 		// Environment variables.
+		{name: "RUNWAY_METRICS_WEB_CONFIG missing file", env: env{envMetricsWebConfig: missing}, opts: []Option{WithMetricsAddr("127.0.0.1:0")}, want: ErrInvalidEnv, names: []string{envMetricsWebConfig, "missing.pem"}},
+		{name: "RUNWAY_METRICS_WEB_CONFIG without WithMetricsAddr", env: env{envMetricsWebConfig: missing}, want: ErrInvalidEnv, names: []string{envMetricsWebConfig, "WithMetricsAddr"}},
 		{name: "OTEL_METRICS_EXPORTER unknown", env: env{envMetricsExporter: "prometheus,zipkin"}, want: ErrInvalidEnv, names: []string{envMetricsExporter, "zipkin"}},
 		{name: "OTEL_METRICS_EXPORTER none with others", env: env{envMetricsExporter: "none,otlp"}, want: ErrInvalidEnv, names: []string{envMetricsExporter}},
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT bad scheme", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "grpc://c:4317"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},

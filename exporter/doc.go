@@ -45,8 +45,7 @@
 //	WithResourceAttributes     OTEL_RESOURCE_ATTRIBUTES                            none
 //	WithExemplarFilter         OTEL_METRICS_EXEMPLAR_FILTER                        always_off
 //	WithMetricsAddr            -                                                   none: /metrics on the app (Setup)
-//	WithMetricsTLS             -                                                   plain HTTP on the separate listener
-//	WithMetricsBasicAuth       -                                                   no authentication on the separate listener
+//	WithMetricsWebConfig       RUNWAY_METRICS_WEB_CONFIG                           plain HTTP, no authentication on the separate listener
 //	WithPrometheusRegistry     -                                                   a new registry per Exporter
 //	WithoutScopeLabels         -                                                   otel_scope_* labels on every series
 //	WithInstrumentOptions(     RUNWAY_METRICS_CONVENTIONS                          runway
@@ -135,10 +134,20 @@
 //
 // The separate listener of [WithMetricsAddr] binds exactly the address it is
 // given: ":9091" listens on every interface, "127.0.0.1:9091" on loopback
-// only. It serves /metrics and nothing else. [WithMetricsTLS] serves it over
-// HTTPS and [WithMetricsBasicAuth] requires a user and password (bcrypt
-// hashes, as in Prometheus web configuration files); with both, a scrape
-// needs the password and nobody on the network can read it.
+// only. It serves /metrics and nothing else. [WithMetricsWebConfig] secures
+// it with a web configuration file in the format of Prometheus'
+// --web.config.file, read and validated with exporter-toolkit: TLS
+// (client certificates included), basic auth with bcrypt hashes, a rate
+// limit and response headers. With TLS and basic auth, a scrape needs the
+// password and nobody on the network can read it. The file is read again
+// when it changes and the certificate at every TLS handshake, so a
+// rotated certificate is served without a restart. Basic auth is runway's
+// own, not exporter-toolkit's: exporter-toolkit accepts any suffix after
+// a 72-byte password (bcrypt reads no further) and refuses unknown users
+// against a fixed cost-10 hash, so that with hashes of another cost the
+// response time tells which users exist. runway refuses those passwords
+// and compares unknown users against a hash at the highest configured
+// cost: give every user the same cost.
 //
 // # OTLP push
 //

@@ -62,9 +62,7 @@ type config struct {
 	interval       time.Duration
 	timeout        time.Duration
 	metricsAddr    string
-	metricsCert    string
-	metricsKey     string
-	metricsUsers   map[string][]byte // user → bcrypt hash
+	metricsWeb     webConfigSetting // see webconfig.go
 	registry       *prometheus.Registry
 	instrumentOpts []instrument.Option
 	exemplarFilter exemplar.Filter // nil: OTEL_METRICS_EXEMPLAR_FILTER, else off
@@ -101,12 +99,7 @@ func newConfig(opts []Option) (*config, error) {
 	if c.metricsAddr != "" && !c.prometheus {
 		c.invalid("WithMetricsAddr", "the Prometheus exporter is disabled (see WithPrometheus and %s)", envMetricsExporter)
 	}
-	if c.metricsAddr == "" && c.metricsCert != "" {
-		c.invalid("WithMetricsTLS", "applies to the separate metrics listener only: WithMetricsAddr is not set")
-	}
-	if c.metricsAddr == "" && len(c.metricsUsers) > 0 {
-		c.invalid("WithMetricsBasicAuth", "applies to the separate metrics listener only: WithMetricsAddr is not set")
-	}
+	c.resolveMetricsWebConfig()
 
 	if c.interval == 0 {
 		d, err := c.envMillis(envExportInterval)

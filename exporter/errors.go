@@ -17,8 +17,9 @@ var (
 	// including the middleware options of [WithInstrumentOptions].
 	ErrInvalidOption = instrument.ErrInvalidOption
 
-	// ErrInvalidEnv reports an OTEL_* environment variable whose value
-	// cannot be used. Unset and empty variables are never an error.
+	// ErrInvalidEnv reports an OTEL_* or RUNWAY_* environment variable
+	// whose value cannot be used. Unset and empty variables are never an
+	// error.
 	ErrInvalidEnv = errors.New("exporter: invalid environment variable")
 
 	// ErrListen reports that the separate metrics listener (see

@@ -7,9 +7,12 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/otel-runway/runway/exporter"
 )
@@ -90,4 +93,48 @@ func ExampleNew() {
 	fmt.Println("jobs_done_total", families["jobs_done_total"].GetMetric()[0].GetCounter().GetValue())
 	// Output:
 	// jobs_done_total 5
+}
+
+// WithMetricsWebConfig secures the separate listener with the web
+// configuration file of Prometheus and its exporters; here basic auth (a
+// real file would add tls_server_config, so that the password is
+// encrypted on the wire).
+func ExampleWithMetricsWebConfig() {
+	// A real file takes a hash at cost 10 or more: htpasswd -nBC 10 "".
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	dir, _ := os.MkdirTemp("", "web")
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "web.yml")
+	config := fmt.Sprintf("basic_auth_users:\n  prometheus: %s\n", hash)
+	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	ctx := context.Background()
+	exp, err := exporter.New(ctx,
+		exporter.WithPrometheus(),
+		exporter.WithMetricsAddr("127.0.0.1:0"),
+		exporter.WithMetricsWebConfig(file), // or RUNWAY_METRICS_WEB_CONFIG
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer exp.Shutdown(ctx)
+
+	for _, password := range []string{"", "wrong", "s3cret"} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+exp.MetricsAddr()+"/metrics", nil)
+		if password != "" {
+			req.SetBasicAuth("prometheus", password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+		fmt.Printf("password %q: %s\n", password, resp.Status)
+	}
+	// Output:
+	// password "": 401 Unauthorized
+	// password "wrong": 401 Unauthorized
+	// password "s3cret": 200 OK
 }

@@ -72,12 +72,16 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 		sdkmetric.WithExemplarFilter(c.exemplarFilter),
 	}
 
-	// Load the listener's certificate and bind first: these are the steps
-	// most likely to fail, and they have nothing to undo.
-	var certs *certReloader
-	if c.metricsCert != "" {
-		if certs, err = newCertReloader(c.metricsCert, c.metricsKey); err != nil {
-			return nil, fmt.Errorf("exporter: WithMetricsTLS(%q, %q): %w: %w", c.metricsCert, c.metricsKey, err, ErrInvalidOption)
+	// Load the listener's web configuration and bind first: these are the
+	// steps most likely to fail, and they have nothing to undo.
+	var webCfg *metricsWeb
+	if c.metricsWeb.file != "" {
+		if webCfg, err = newMetricsWeb(c.metricsWeb.file); err != nil {
+			sentinel := ErrInvalidOption
+			if c.metricsWeb.source == envMetricsWebConfig {
+				sentinel = ErrInvalidEnv
+			}
+			return nil, fmt.Errorf("exporter: %s: web config file %q: %w: %w", c.metricsWeb.source, c.metricsWeb.file, err, sentinel)
 		}
 	}
 	if c.metricsAddr != "" {
@@ -127,15 +131,14 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 
 	e.provider = sdkmetric.NewMeterProvider(mpOpts...)
 	if e.listener != nil {
-		e.serve(certs, c.metricsUsers)
+		e.serve(webCfg)
 	}
 	return e, nil
 }
 
-// serve starts the separate metrics listener, over TLS when certs is not
-// nil and behind basic authentication when users is not empty. Only the
-// exact path /metrics is served.
-func (e *Exporter) serve(certs *certReloader, users map[string][]byte) {
+// serve starts the separate metrics listener, secured by webCfg when it is
+// not nil. Only the exact path /metrics is served.
+func (e *Exporter) serve(webCfg *metricsWeb) {
 	metrics := e.metrics
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != MetricsPath {
@@ -144,8 +147,8 @@ func (e *Exporter) serve(certs *certReloader, users map[string][]byte) {
 		}
 		metrics.ServeHTTP(w, r)
 	})
-	if len(users) > 0 {
-		handler = newBasicAuth(users, handler)
+	if webCfg != nil {
+		handler = webCfg.handler(handler)
 	}
 	e.server = &http.Server{
 		Handler:           handler,
@@ -156,8 +159,11 @@ func (e *Exporter) serve(certs *certReloader, users map[string][]byte) {
 		MaxHeaderBytes:    8 << 10,
 	}
 	serve := e.server.Serve
-	if certs != nil {
-		e.server.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
+	if webCfg != nil && webCfg.cur.tls != nil {
+		e.server.TLSConfig = webCfg.tlsConfig()
+		if !webCfg.h2 {
+			e.server.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
 		serve = func(ln net.Listener) error { return e.server.ServeTLS(ln, "", "") }
 	}
 	e.serverDone = make(chan struct{})

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/otel-runway/runway/instrument"
 )
@@ -183,53 +182,42 @@ func WithMetricsAddr(addr string) Option {
 	})
 }
 
-// WithMetricsTLS serves the separate metrics listener ([WithMetricsAddr])
-// over HTTPS (TLS 1.2 or later) with the PEM certificate chain in certFile
-// and its private key in keyFile. The files are read by [New] (a file that
-// cannot be loaded is a construction error) and read again when they
-// change, so a rotated certificate is served without a restart.
+// WithMetricsWebConfig secures the separate metrics listener
+// ([WithMetricsAddr]) with file, a web configuration file in the format of
+// Prometheus' --web.config.file (exporter-toolkit's): TLS
+// (tls_server_config, client certificates included), basic auth
+// (basic_auth_users, bcrypt hashes), rate_limit and the response headers
+// of http_server_config. The same file secures Prometheus and its
+// exporters.
 //
-// Default: plain HTTP. It requires [WithMetricsAddr]: the application's own
-// server decides how /metrics on the application is served.
-func WithMetricsTLS(certFile, keyFile string) Option {
-	return optionFunc(func(c *config) {
-		if certFile == "" || keyFile == "" {
-			c.invalid("WithMetricsTLS", "empty certificate or key file name")
-			return
-		}
-		c.metricsCert, c.metricsKey = certFile, keyFile
-	})
-}
-
-// WithMetricsBasicAuth requires HTTP basic authentication on the separate
-// metrics listener ([WithMetricsAddr]): user with the password whose bcrypt
-// hash is bcryptHash, as in a Prometheus web configuration file (for
-// example the output of `htpasswd -nbBC 10 "" PASSWORD | tr -d ':\n'`).
-// Give it once per user. A request without a valid user and password is
-// answered 401. Use it together with [WithMetricsTLS], or on a network you
-// trust: basic auth sends the password in clear text over plain HTTP.
+// [New] reads and validates the file with exporter-toolkit (certificates
+// and keys are loaded): a file that cannot be used is a construction error
+// naming this option and the file, without quoting its values. The file
+// and the certificates are read again when they change, as Prometheus
+// does: a rotated certificate is served from the next connection on, a
+// changed user list from the next request. A version that fails to load
+// is reported to otel.Handle and the previous one stays in use; TLS
+// cannot be turned on or off without a restart.
 //
-// Default: no authentication. An empty user, a user given twice or a value
-// that is not a bcrypt hash is a construction error; so is using it without
-// [WithMetricsAddr].
-func WithMetricsBasicAuth(user, bcryptHash string) Option {
+// Basic auth differs from exporter-toolkit's in two ways: a password
+// longer than 72 bytes (bcrypt reads no further) or with a NUL byte is
+// refused, and an unknown user is compared against a hash at the highest
+// cost of the configured ones, so that it takes as long to refuse as a
+// wrong password when all users share one cost. Use basic auth with TLS,
+// or on a network you trust: over plain HTTP the password travels in
+// clear text.
+//
+// Default: RUNWAY_METRICS_WEB_CONFIG, else plain HTTP without
+// authentication. An empty file keeps that default, so a flag can be
+// passed through as is. Without [WithMetricsAddr] it is a construction
+// error: the application's own server decides how /metrics on the
+// application is served.
+func WithMetricsWebConfig(file string) Option {
 	return optionFunc(func(c *config) {
-		if user == "" {
-			c.invalid("WithMetricsBasicAuth", "empty user")
-			return
+		c.metricsWeb = webConfigSetting{file: file, source: "WithMetricsWebConfig"}
+		if file == "" {
+			c.metricsWeb.source = ""
 		}
-		if _, err := bcrypt.Cost([]byte(bcryptHash)); err != nil {
-			c.invalid("WithMetricsBasicAuth", "user %q: the password hash is not a bcrypt hash: %v", user, err)
-			return
-		}
-		if _, dup := c.metricsUsers[user]; dup {
-			c.invalid("WithMetricsBasicAuth", "user %q given twice", user)
-			return
-		}
-		if c.metricsUsers == nil {
-			c.metricsUsers = make(map[string][]byte)
-		}
-		c.metricsUsers[user] = []byte(bcryptHash)
 	})
 }
 

@@ -74,20 +74,28 @@ var libraries = []struct {
 	{
 		name: "exporter",
 		// The OpenTelemetry SDK, the Prometheus and OTLP exporters and
-		// what they need; x/crypto for the metrics listener's bcrypt.
+		// what they need; exporter-toolkit's web package (and what it
+		// needs: go-systemd, vsock, yaml, x/sync, x/time; go-abnf comes
+		// with the prometheus/common it requires) for the metrics
+		// listener's web configuration, x/crypto for its bcrypt.
 		dir: "../../../exporter",
 		modules: []string{
 			"github.com/beorn7/perks",
 			"github.com/cenkalti/backoff/v5",
 			"github.com/cespare/xxhash/v2",
+			"github.com/coreos/go-systemd/v22",
 			"github.com/go-logr/logr",
 			"github.com/go-logr/stdr",
 			"github.com/google/uuid",
 			"github.com/grpc-ecosystem/grpc-gateway/v2",
+			"github.com/mdlayher/socket",
+			"github.com/mdlayher/vsock",
 			"github.com/munnerz/goautoneg",
+			"github.com/pandatix/go-abnf",
 			"github.com/prometheus/client_golang",
 			"github.com/prometheus/client_model",
 			"github.com/prometheus/common",
+			"github.com/prometheus/exporter-toolkit",
 			"github.com/prometheus/otlptranslator",
 			"github.com/prometheus/procfs",
 			"go.opentelemetry.io/auto/sdk",
@@ -101,10 +109,13 @@ var libraries = []struct {
 			"go.opentelemetry.io/otel/sdk/metric",
 			"go.opentelemetry.io/otel/trace",
 			"go.opentelemetry.io/proto/otlp",
+			"go.yaml.in/yaml/v2",
 			"golang.org/x/crypto",
 			"golang.org/x/net",
+			"golang.org/x/sync",
 			"golang.org/x/sys",
 			"golang.org/x/text",
+			"golang.org/x/time",
 			"google.golang.org/genproto/googleapis/api",
 			"google.golang.org/genproto/googleapis/rpc",
 			"google.golang.org/grpc",
