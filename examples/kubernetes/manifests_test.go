@@ -155,6 +155,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		"keda-scaledobject.yaml":         "*kubernetes.scaledObject",
 		"prometheus-adapter-config.yaml": "*v1.ConfigMap",
 		"prometheusrule.yaml":            "*v1.PrometheusRule",
+		"prometheusrule-otel.yaml":       "*v1.PrometheusRule",
 	}
 	if len(files) != len(want) {
 		t.Errorf("manifests %v, want exactly %d files", files, len(want))
