@@ -286,6 +286,32 @@ func TestDeploymentWiring(t *testing.T) {
 			t.Errorf("selector %v does not match pod labels %v", sel, podLabels)
 		}
 	})
+	t.Run("every container is locked down", func(t *testing.T) {
+		containers := append(slices.Clone(podSpec.InitContainers), podSpec.Containers...)
+		if len(containers) < 2 {
+			t.Fatalf("%d containers, want the app and its sidecar", len(containers))
+		}
+		for _, c := range containers {
+			sc := c.SecurityContext
+			switch {
+			case sc == nil:
+				t.Errorf("container %s: no securityContext", c.Name)
+			case sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot:
+				t.Errorf("container %s: runAsNonRoot is not true", c.Name)
+			case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+				t.Errorf("container %s: readOnlyRootFilesystem is not true", c.Name)
+			case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+				t.Errorf("container %s: allowPrivilegeEscalation is not false", c.Name)
+			case sc.Privileged != nil && *sc.Privileged:
+				t.Errorf("container %s: privileged", c.Name)
+			case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0:
+				t.Errorf("container %s: capabilities %+v, want drop [ALL] and nothing added", c.Name, sc.Capabilities)
+			}
+		}
+		if psc := podSpec.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("pod securityContext %+v: want seccompProfile RuntimeDefault", psc)
+		}
+	})
 	t.Run("service selects the pods", func(t *testing.T) {
 		if !labels.SelectorFromSet(svc.Spec.Selector).Matches(podLabels) {
 			t.Errorf("service selector %v does not match pod labels %v", svc.Spec.Selector, podLabels)
