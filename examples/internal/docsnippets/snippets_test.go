@@ -90,8 +90,8 @@ const (
 )
 
 // prelude declares what the fragments take as given: a context, a mux, a
-// MeterProvider, an application handler, a server, a sweep result, the
-// user's gRPC service. It is its own file, so its imports are not the
+// MeterProvider, application handlers, a server, a sweep result, the user's
+// gRPC service. It is its own file, so its imports are not the
 // snippet's.
 const prelude = `package main
 
@@ -109,6 +109,9 @@ var (
 	mux               = http.NewServeMux()
 	provider metric.MeterProvider = noop.NewMeterProvider()
 	app      http.Handler = mux
+	api      http.Handler = mux
+	sse      http.Handler = mux
+	healthz               = func(http.ResponseWriter, *http.Request) {}
 	srv               = &http.Server{}
 	res               = &sweep.Result{}
 	shop     any
@@ -233,7 +236,8 @@ func importName(alias, path string) string {
 // non-standard package it uses, so the README's Quick start builds as
 // written. The programs exist only in the build's overlay, inside this
 // module, and are built with the go command from PATH in one invocation
-// (about 10 s with a warm build cache). A failure names the doc and line.
+// (about 15 s of CPU with a warm build cache; minutes of wall time on a
+// loaded machine). A failure names the doc and line.
 func TestDocSnippetsCompile(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
