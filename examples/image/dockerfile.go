@@ -15,6 +15,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // Instruction is one Dockerfile instruction: its keyword (upper case),
@@ -109,7 +111,11 @@ func ParseDockerfile(file string) ([]Stage, error) {
 // and its RUN lines (shell form) run in it exactly as written, with this
 // process's environment (Go toolchain and module cache) and GOOS=linux, as
 // in the stage's Linux image. ENV and ARG are not supported.
-func RunBuildStage(s Stage, contextDir, root string, logf func(format string, args ...any)) error {
+//
+// ignore, when not nil, holds the build context's .dockerignore patterns
+// (ContextIgnore): what they exclude is not in the context, as a container
+// engine does not send it.
+func RunBuildStage(s Stage, contextDir string, ignore *patternmatcher.PatternMatcher, root string, logf func(format string, args ...any)) error {
 	workdir := "/"
 	local := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
 	for _, in := range s.Instructions {
@@ -130,13 +136,16 @@ func RunBuildStage(s Stage, contextDir, root string, logf func(format string, ar
 			for _, src := range in.Args[:len(in.Args)-1] {
 				target := local(dest)
 				info, err := os.Stat(filepath.Join(contextDir, src))
+				if err == nil && ignored(ignore, src) {
+					err = fmt.Errorf("excluded from the build context by the .dockerignore")
+				}
 				if err != nil {
 					return fmt.Errorf("COPY %s: %w", src, err)
 				}
 				if !info.IsDir() {
 					target = filepath.Join(target, filepath.Base(src))
 				}
-				if err := copyTree(filepath.Join(contextDir, src), target); err != nil {
+				if err := copyTree(contextDir, src, target, ignore); err != nil {
 					return fmt.Errorf("COPY %s %s: %w", src, dest, err)
 				}
 			}
@@ -159,15 +168,56 @@ func RunBuildStage(s Stage, contextDir, root string, logf func(format string, ar
 	return nil
 }
 
-// copyTree copies src (a file or a directory) to dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+// ContextIgnore reads the .dockerignore that a container engine applies to
+// the build context of dockerfile: <dockerfile>.dockerignore beside it if
+// there is one, else .dockerignore at the context's root; nil if neither.
+// The patterns are read and matched by Docker's own packages.
+func ContextIgnore(dockerfile, contextDir string) (*patternmatcher.PatternMatcher, error) {
+	for _, name := range []string{dockerfile + ".dockerignore", filepath.Join(contextDir, ".dockerignore")} {
+		f, err := os.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		patterns, err := ignorefile.ReadAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return patternmatcher.New(patterns)
+	}
+	return nil, nil
+}
+
+// ignored says whether ignore excludes rel (a slash-separated path in the
+// build context).
+func ignored(ignore *patternmatcher.PatternMatcher, rel string) bool {
+	if ignore == nil {
+		return false
+	}
+	ok, err := ignore.MatchesOrParentMatches(path.Clean(filepath.ToSlash(rel)))
+	return err == nil && ok
+}
+
+// copyTree copies src (a file or a directory of the build context
+// contextDir) to dst, without what ignore excludes.
+func copyTree(contextDir, src, dst string, ignore *patternmatcher.PatternMatcher) error {
+	root := filepath.Join(contextDir, src)
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
+		}
+		if ignored(ignore, path.Join(filepath.ToSlash(src), filepath.ToSlash(rel))) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/google/go-containerregistry v0.22.1
 	github.com/moby/buildkit v0.31.0
+	github.com/moby/patternmatcher v0.6.1
 	sigs.k8s.io/yaml v1.6.0
 )
 

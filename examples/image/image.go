@@ -38,7 +38,11 @@ func Build(dockerfile, contextDir, out, tag string, logf func(format string, arg
 		return nil, err
 	}
 	defer os.RemoveAll(root)
-	if err := RunBuildStage(build, contextDir, root, logf); err != nil {
+	ignore, err := ContextIgnore(dockerfile, contextDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := RunBuildStage(build, contextDir, ignore, root, logf); err != nil {
 		return nil, err
 	}
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -94,6 +95,45 @@ func TestDockerfile(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the .dockerignore sends only what the build copies", func(t *testing.T) {
+		ignore, err := ContextIgnore(dockerfilePath, buildContext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ignore == nil {
+			t.Fatal("no .dockerignore for the Dockerfile: the whole repository is sent as the build context")
+		}
+		// Everything the build copies, except tests and their data, is sent.
+		for _, s := range all {
+			for _, in := range s.Find("COPY") {
+				if in.CopyFrom() != "" {
+					continue
+				}
+				for _, src := range in.Args[:len(in.Args)-1] {
+					err := filepath.WalkDir(filepath.Join(buildContext, src), func(p string, d fs.DirEntry, err error) error {
+						if err != nil || d.IsDir() {
+							return err
+						}
+						rel, _ := filepath.Rel(buildContext, p)
+						if got, want := ignored(ignore, rel), strings.HasSuffix(p, "_test.go") || strings.Contains(filepath.ToSlash(rel), "/testdata/"); got != want {
+							t.Errorf("%s: excluded %v, want %v", rel, got, want)
+						}
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		// What the build does not need is not sent.
+		for _, rel := range []string{".git/config", ".env", "README.md", "docs/metrics.md", "otel-collector/_build/runway-otelcol",
+			"examples/loadtest/run.go", "examples/kubernetes/deployment.yaml", "sweep.svg", "instrument/testdata/x.golden"} {
+			if !ignored(ignore, rel) {
+				t.Errorf("%s is sent with the build context", rel)
+			}
+		}
+	})
 	t.Run("static trimmed build", func(t *testing.T) {
 		run, ok := build.Last("RUN")
 		if !ok {
@@ -132,8 +172,10 @@ func TestDockerfile(t *testing.T) {
 		if cfg.Healthcheck == nil {
 			t.Fatal("no HEALTHCHECK")
 		}
-		if u, _ := argValue(cfg.Healthcheck.Test, "healthcheck"); !strings.HasSuffix(u, ":"+port+"/healthz") {
-			t.Errorf("HEALTHCHECK asks %q, the server listens on %q", u, addr)
+		// A path: the server binary asks it at its running server's
+		// own -addr (TestImageBinaryRuns runs it on another port).
+		if u, _ := argValue(cfg.Healthcheck.Test, "healthcheck"); u != "/healthz" {
+			t.Errorf("HEALTHCHECK asks %q, want the path /healthz, which follows -addr", u)
 		}
 
 		var dep struct {
@@ -423,12 +465,10 @@ func TestImageBinaryRuns(t *testing.T) {
 		}
 	}
 
-	// The image's healthcheck, aimed at the test's port.
+	// The image's healthcheck, as it is: it finds the server's port (the
+	// test's, not the image's 8000) from the server's -addr.
 	healthcheck := func() error {
 		test := slices.Clone(cfg.Healthcheck.Test[1:]) // after "CMD"
-		for i, a := range test {
-			test[i] = strings.Replace(a, "127.0.0.1:8000", addr, 1)
-		}
 		cmd := exec.Command(filepath.Join(root, filepath.FromSlash(test[0])), test[1:]...)
 		cmd.Dir = empty
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}

@@ -155,6 +155,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		"keda-scaledobject.yaml":         "*kubernetes.scaledObject",
 		"prometheus-adapter-config.yaml": "*v1.ConfigMap",
 		"prometheusrule.yaml":            "*v1.PrometheusRule",
+		"prometheusrule-otel.yaml":       "*v1.PrometheusRule",
 	}
 	if len(files) != len(want) {
 		t.Errorf("manifests %v, want exactly %d files", files, len(want))
@@ -283,6 +284,32 @@ func TestDeploymentWiring(t *testing.T) {
 		sel := labels.SelectorFromSet(dep.Spec.Selector.MatchLabels)
 		if !sel.Matches(podLabels) {
 			t.Errorf("selector %v does not match pod labels %v", sel, podLabels)
+		}
+	})
+	t.Run("every container is locked down", func(t *testing.T) {
+		containers := append(slices.Clone(podSpec.InitContainers), podSpec.Containers...)
+		if len(containers) < 2 {
+			t.Fatalf("%d containers, want the app and its sidecar", len(containers))
+		}
+		for _, c := range containers {
+			sc := c.SecurityContext
+			switch {
+			case sc == nil:
+				t.Errorf("container %s: no securityContext", c.Name)
+			case sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot:
+				t.Errorf("container %s: runAsNonRoot is not true", c.Name)
+			case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+				t.Errorf("container %s: readOnlyRootFilesystem is not true", c.Name)
+			case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+				t.Errorf("container %s: allowPrivilegeEscalation is not false", c.Name)
+			case sc.Privileged != nil && *sc.Privileged:
+				t.Errorf("container %s: privileged", c.Name)
+			case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0:
+				t.Errorf("container %s: capabilities %+v, want drop [ALL] and nothing added", c.Name, sc.Capabilities)
+			}
+		}
+		if psc := podSpec.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("pod securityContext %+v: want seccompProfile RuntimeDefault", psc)
 		}
 	})
 	t.Run("service selects the pods", func(t *testing.T) {

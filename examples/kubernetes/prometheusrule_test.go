@@ -10,19 +10,30 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 )
 
-// TestPrometheusRuleMatchesRulesFile: the PrometheusRule carries exactly
-// the groups of examples/prometheus/rules.yml (which promtool tests), both
-// decoded strictly into the Prometheus Operator's types.
+// TestPrometheusRuleMatchesRulesFile: each PrometheusRule carries exactly
+// the groups of its rule file in examples/prometheus (which promtool
+// tests): prometheusrule.yaml those of rules.yml, prometheusrule-otel.yaml
+// those of rules-otel.yml, all decoded strictly into the Prometheus
+// Operator's types.
 func TestPrometheusRuleMatchesRulesFile(t *testing.T) {
-	data, err := os.ReadFile("prometheusrule.yaml")
+	for manifest, rules := range map[string]string{
+		"prometheusrule.yaml":      "rules.yml",
+		"prometheusrule-otel.yaml": "rules-otel.yml",
+	} {
+		t.Run(manifest, func(t *testing.T) { prometheusRuleMatches(t, manifest, rules) })
+	}
+}
+
+func prometheusRuleMatches(t *testing.T, manifest, rules string) {
+	data, err := os.ReadFile(manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pr monitoringv1.PrometheusRule
 	if err := strictUnmarshal(data, &pr); err != nil {
-		t.Fatalf("prometheusrule.yaml: %v", err)
+		t.Fatalf("%s: %v", manifest, err)
 	}
-	data, err = os.ReadFile(filepath.Join("..", "prometheus", "rules.yml"))
+	data, err = os.ReadFile(filepath.Join("..", "prometheus", rules))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,13 +41,13 @@ func TestPrometheusRuleMatchesRulesFile(t *testing.T) {
 		Groups []monitoringv1.RuleGroup `json:"groups"`
 	}
 	if err := strictUnmarshal(data, &file); err != nil {
-		t.Fatalf("examples/prometheus/rules.yml: %v", err)
+		t.Fatalf("examples/prometheus/%s: %v", rules, err)
 	}
 	if len(file.Groups) == 0 {
-		t.Fatal("rules.yml has no groups")
+		t.Fatalf("%s has no groups", rules)
 	}
 	if !reflect.DeepEqual(pr.Spec.Groups, file.Groups) {
-		t.Errorf("prometheusrule.yaml and examples/prometheus/rules.yml differ: copy the groups of rules.yml under spec:")
+		t.Errorf("%s and examples/prometheus/%s differ: copy the groups of %s under spec:", manifest, rules, rules)
 	}
 	alerts := 0
 	for _, g := range pr.Spec.Groups {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/otel-runway/runway/examples/loadtest/sweep"
+	"github.com/otel-runway/runway/examples/scalequery"
 	"sigs.k8s.io/yaml"
 )
 
@@ -47,6 +48,10 @@ func TestBadInputFailsBeforeLoad(t *testing.T) {
 		{"bad header", []string{"-url", ts.URL, "-H", "novalue"}, exitUsage, "Name: value"},
 		{"bad url", []string{"-url", "localhost:8000"}, exitUsage, "scheme must be http"},
 		{"unreachable url", []string{"-url", deadURL, "-q"}, exitError, "unreachable"},
+		{"removed selector", []string{"-url", ts.URL, "-selector", `job="api"`}, exitUsage, "-selector is no longer supported"},
+		{"unknown path", []string{"-url", ts.URL, "-path", "gateway"}, exitUsage, `-path: scalequery: path "gateway"`},
+		{"unknown form", []string{"-url", ts.URL, "-form", "cpu"}, exitUsage, `-form: scalequery: form "cpu"`},
+		{"bad deployment name", []string{"-url", ts.URL, "-deployment", "My_API"}, exitUsage, `-namespace/-deployment: scalequery: invalid spec: Deployment "My_API"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +87,7 @@ func TestRunWritesFiles(t *testing.T) {
 	code := run(context.Background(), []string{
 		"-url", ts.URL, "-levels", "1,2,4,8", "-step-duration", "400ms", "-warmup", "100ms", "-no-recheck",
 		"-json", file("r.json"), "-csv", file("r.csv"), "-chart", file("r.svg"),
-		"-keda", file("keda.yaml"), "-hpa", file("hpa.yaml"), "-deployment", "api",
+		"-keda", file("keda.yaml"), "-hpa", file("hpa.yaml"), "-deployment", "api", "-namespace", "shop", "-path", "sidecar",
 	}, &stdout, &stderr, nil)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -110,9 +115,12 @@ func TestRunWritesFiles(t *testing.T) {
 	if !strings.Contains(stderr.String(), "level 4/4") {
 		t.Errorf("no progress on stderr: %q", stderr.String())
 	}
-	for _, n := range []string{"r.csv", "r.svg", "hpa.yaml"} {
+	for _, n := range []string{"r.json", "r.csv", "r.svg", "keda.yaml", "hpa.yaml"} {
 		if st, err := os.Stat(file(n)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", n, err)
+		}
+		if !strings.Contains(stdout.String(), "Wrote "+file(n)+": ") {
+			t.Errorf("stdout does not say it wrote %s", n)
 		}
 	}
 	keda, err := os.ReadFile(file("keda.yaml"))
@@ -130,9 +138,13 @@ func TestRunWritesFiles(t *testing.T) {
 	if err := yaml.Unmarshal(keda, &so); err != nil {
 		t.Fatal(err)
 	}
+	want, err := scalequery.Spec{Namespace: "shop", Deployment: "api", Path: scalequery.Sidecar}.Query()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if tr := so.Spec.Triggers[0]; tr.Metadata["threshold"] != threshold || tr.MetricType != "AverageValue" ||
-		tr.Metadata["query"] != sweep.KEDAQuery(`job="api"`) {
-		t.Errorf("KEDA trigger %+v", tr)
+		tr.Metadata["query"] != want || tr.Metadata["serverAddress"] != scalequery.DefaultServerAddress {
+		t.Errorf("KEDA trigger %+v, want query %s", tr, want)
 	}
 }
 

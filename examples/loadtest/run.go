@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/otel-runway/runway/examples/loadtest/sweep"
+	"github.com/otel-runway/runway/examples/scalequery"
 )
 
 // Exit codes.
@@ -44,6 +45,8 @@ type options struct {
 
 	jsonFile, csvFile, chartFile, kedaFile, hpaFile string
 	deployment, namespace, promAddr, selector       string
+	path                                            scalequery.Path
+	form                                            scalequery.Form
 	minReplicas, maxReplicas                        int
 }
 
@@ -84,10 +87,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.chartFile, "chart", "", "write an SVG chart to `FILE.svg`")
 	fs.StringVar(&o.kedaFile, "keda", "", "write a KEDA ScaledObject with the recommended threshold to `FILE.yaml`")
 	fs.StringVar(&o.hpaFile, "hpa", "", "write an autoscaling/v2 HPA with the recommended threshold to `FILE.yaml`")
-	fs.StringVar(&o.deployment, "deployment", "my-api", "Deployment the manifests scale")
-	fs.StringVar(&o.namespace, "namespace", "", "namespace of the manifests")
-	fs.StringVar(&o.promAddr, "prometheus-address", "http://prometheus.monitoring.svc:9090", "Prometheus URL in the KEDA trigger")
-	fs.StringVar(&o.selector, "selector", "", `PromQL label matchers of the KEDA query (default job="<deployment>")`)
+	fs.StringVar(&o.deployment, "deployment", "my-api", "Deployment the manifests scale; the KEDA query selects its pods")
+	fs.StringVar(&o.namespace, "namespace", "default", "namespace of the Deployment and of the manifests")
+	fs.StringVar(&o.promAddr, "prometheus-address", scalequery.DefaultServerAddress, "Prometheus URL in the KEDA trigger")
+	pathName := fs.String("path", scalequery.Scrape.String(), "how the metrics reach Prometheus, for the KEDA query: scrape (PodMonitor or ServiceMonitor), sidecar (a collector in the pod) or otlp (pushed into Prometheus 3)")
+	formName := fs.String("form", scalequery.TimeWeighted.String(), "what the KEDA query measures: time-weighted, gauge, rate, irate, avg-irate or rps")
+	fs.StringVar(&o.selector, "selector", "", "removed: the KEDA query selects on namespace and pod; use -namespace and -deployment")
 	fs.IntVar(&o.minReplicas, "min-replicas", 1, "minimum replicas in the manifests")
 	fs.IntVar(&o.maxReplicas, "max-replicas", 10, "maximum replicas in the manifests")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +103,19 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["selector"] {
+		return nil, errors.New("-selector is no longer supported: the KEDA query selects the Deployment's pods by namespace and pod name (a job or service selector misses the series on some paths); use -namespace and -deployment, and -path")
+	}
+	var err error
+	if o.path, err = scalequery.ParsePath(*pathName); err != nil {
+		return nil, fmt.Errorf("-path: %w", err)
+	}
+	if o.form, err = scalequery.ParseForm(*formName); err != nil {
+		return nil, fmt.Errorf("-form: %w", err)
+	}
+	if _, err := (scalequery.Spec{Namespace: o.namespace, Deployment: o.deployment}).Selector(); err != nil {
+		return nil, fmt.Errorf("-namespace/-deployment: %w", err)
+	}
 
 	if o.mode != "sweep" {
 		return nil, fmt.Errorf("unknown -mode %q: the only mode is sweep", o.mode)
@@ -248,16 +266,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stop func
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)
 		return exitError
 	}
-	if err := writeFiles(o, res); err != nil {
+	if err := writeFiles(o, res, stdout); err != nil {
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)
 		return exitError
 	}
 	return code
 }
 
-// writeFiles writes every output file asked for.
-func writeFiles(o *options, res *sweep.Result) error {
-	write := func(name string, f func(io.Writer) error) error {
+// writeFiles writes every output file asked for, and says on stdout which
+// it wrote.
+func writeFiles(o *options, res *sweep.Result, stdout io.Writer) error {
+	wrote := false
+	write := func(name, what string, f func(io.Writer) error) error {
 		if name == "" {
 			return nil
 		}
@@ -265,7 +285,15 @@ func writeFiles(o *options, res *sweep.Result) error {
 		if err := f(&b); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		return os.WriteFile(name, []byte(b.String()), 0o644)
+		if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		if !wrote {
+			fmt.Fprintln(stdout)
+			wrote = true
+		}
+		fmt.Fprintf(stdout, "Wrote %s: %s\n", name, what)
+		return nil
 	}
 	manifest := func(build func() ([]byte, error)) func(io.Writer) error {
 		return func(w io.Writer) error {
@@ -278,26 +306,30 @@ func writeFiles(o *options, res *sweep.Result) error {
 		}
 	}
 	rec := res.Recommendation
+	kedaWhat := fmt.Sprintf("KEDA ScaledObject for %s/%s, threshold %d, %s query on the %s path",
+		o.namespace, o.deployment, rec.Threshold, o.form, o.path)
+	hpaWhat := fmt.Sprintf("HorizontalPodAutoscaler for %s/%s, threshold %d (needs prometheus-adapter)",
+		o.namespace, o.deployment, rec.Threshold)
 	for _, f := range []struct {
-		name string
-		fn   func(io.Writer) error
+		name, what string
+		fn         func(io.Writer) error
 	}{
-		{o.jsonFile, func(w io.Writer) error { return sweep.WriteJSON(w, res) }},
-		{o.csvFile, func(w io.Writer) error { return sweep.WriteCSV(w, res) }},
-		{o.chartFile, func(w io.Writer) error { return sweep.WriteSVG(w, res) }},
-		{o.kedaFile, manifest(func() ([]byte, error) {
+		{o.jsonFile, "the sweep as JSON", func(w io.Writer) error { return sweep.WriteJSON(w, res) }},
+		{o.csvFile, "one CSV row per level", func(w io.Writer) error { return sweep.WriteCSV(w, res) }},
+		{o.chartFile, "SVG chart", func(w io.Writer) error { return sweep.WriteSVG(w, res) }},
+		{o.kedaFile, kedaWhat, manifest(func() ([]byte, error) {
 			return sweep.KEDAManifest(rec, sweep.KEDAOptions{
 				Deployment: o.deployment, Namespace: o.namespace, MinReplicas: o.minReplicas, MaxReplicas: o.maxReplicas,
-				ServerAddress: o.promAddr, Selector: o.selector,
+				ServerAddress: o.promAddr, Path: o.path, Form: o.form,
 			})
 		})},
-		{o.hpaFile, manifest(func() ([]byte, error) {
+		{o.hpaFile, hpaWhat, manifest(func() ([]byte, error) {
 			return sweep.HPAManifest(rec, sweep.HPAOptions{
 				Deployment: o.deployment, Namespace: o.namespace, MinReplicas: o.minReplicas, MaxReplicas: o.maxReplicas,
 			})
 		})},
 	} {
-		if err := write(f.name, f.fn); err != nil {
+		if err := write(f.name, f.what, f.fn); err != nil {
 			return err
 		}
 	}

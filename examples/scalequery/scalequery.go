@@ -175,6 +175,12 @@ type Spec struct {
 	PerPod bool
 	// Conventions of the metric names. Default Runway.
 	Conventions Conventions
+	// Recorded reads the per-Deployment series that the recording rules
+	// of examples/prometheus write (namespace_deployment:...:sum, or :avg
+	// with PerPod) instead of the raw series. The rules derive the
+	// deployment label from the pod name with PodPattern's rule. Only the
+	// forms TimeWeighted and Gauge are recorded, on the scrape paths.
+	Recorded bool
 }
 
 // ErrSpec is wrapped by every error of a Spec that cannot give a query.
@@ -203,7 +209,29 @@ func (s Spec) check() error {
 	default:
 		return fmt.Errorf("%w: Conventions %q: want runway or otel", ErrSpec, s.Conventions)
 	}
+	if s.Recorded && (s.Path == OTLP || (s.Form != TimeWeighted && s.Form != Gauge) || s.Window != 0) {
+		return fmt.Errorf("%w: Recorded: only the time-weighted and gauge forms over 1m are recorded, on the scrape paths", ErrSpec)
+	}
 	return nil
+}
+
+// RecordedSeries returns the name of the recording rule that Recorded
+// reads: namespace_deployment:<gauge>:sum (or :avg with PerPod) for Gauge,
+// namespace_deployment:runway_requests_in_flight_time_weighted:sum (:avg)
+// for TimeWeighted.
+func (s Spec) RecordedSeries() string {
+	agg := "sum"
+	if s.PerPod {
+		agg = "avg"
+	}
+	name := InFlight + "_time_weighted"
+	if s.Form == Gauge {
+		name = InFlight
+		if s.Conventions == OTel {
+			name = ActiveRequests
+		}
+	}
+	return "namespace_deployment:" + name + ":" + agg
 }
 
 // labels returns the namespace and pod label names of the path.
@@ -236,6 +264,13 @@ func (s Spec) Query() (string, error) {
 	sel, err := s.Selector()
 	if err != nil {
 		return "", err
+	}
+	if s.Recorded {
+		agg := "sum"
+		if s.PerPod {
+			agg = "avg"
+		}
+		return fmt.Sprintf("%s(%s{namespace=%q,deployment=%q})", agg, s.RecordedSeries(), s.Namespace, s.Deployment), nil
 	}
 	w := promDuration(s.Window)
 	inFlight, requests := InFlight, Requests

@@ -33,6 +33,9 @@ func TestQuery(t *testing.T) {
 		{"irate", scalequery.Spec{Form: scalequery.IRate}, `sum(irate(runway_requests_in_flight_time_seconds_total{` + sel + `}[1m]))`},
 		{"avg irate 2m", scalequery.Spec{Form: scalequery.AvgIRate, Window: 2 * time.Minute}, `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{` + sel + `}[1m])[2m:1s]))`},
 		{"rps", scalequery.Spec{Form: scalequery.RPS}, `sum(rate(runway_requests_total{` + sel + `}[1m]))`},
+		{"recorded", scalequery.Spec{Recorded: true}, `sum(namespace_deployment:runway_requests_in_flight_time_weighted:sum{namespace="shop",deployment="api"})`},
+		{"recorded gauge per pod", scalequery.Spec{Recorded: true, Form: scalequery.Gauge, PerPod: true}, `avg(namespace_deployment:runway_requests_in_flight:avg{namespace="shop",deployment="api"})`},
+		{"recorded gauge otel", scalequery.Spec{Recorded: true, Form: scalequery.Gauge, Conventions: scalequery.OTel}, `sum(namespace_deployment:http_server_active_requests:sum{namespace="shop",deployment="api"})`},
 		{"rps otel otlp", scalequery.Spec{Form: scalequery.RPS, Conventions: scalequery.OTel, Path: scalequery.OTLP}, `sum(rate(http_server_request_duration_seconds_count{` + otlpSel + `}[1m]))`},
 	}
 	for _, tc := range tests {
@@ -88,6 +91,8 @@ func TestInvalidSpec(t *testing.T) {
 		"bad form":       {Namespace: "default", Deployment: "api", Form: 42},
 		"sub-second":     {Namespace: "default", Deployment: "api", Window: 1500 * time.Millisecond},
 		"bad convention": {Namespace: "default", Deployment: "api", Conventions: "both"},
+		"recorded otlp":  {Namespace: "default", Deployment: "api", Recorded: true, Path: scalequery.OTLP},
+		"recorded rps":   {Namespace: "default", Deployment: "api", Recorded: true, Form: scalequery.RPS},
 	} {
 		if q, err := spec.Query(); !errors.Is(err, scalequery.ErrSpec) {
 			t.Errorf("%s: Query() = %q, %v; want ErrSpec", name, q, err)

@@ -85,10 +85,10 @@ func startPrometheus3(t *testing.T, promote []string) *prometheus {
 // The KEDA queries for metrics pushed straight into Prometheus 3, as
 // docs/autoscaling.md shows them.
 const (
-	otlpSelector = `{k8s_namespace_name="default",job="runway-demo"}`
+	otlpSelector = `{k8s_namespace_name="default",k8s_pod_name=~"runway-demo-[a-z0-9]+-[a-z0-9]{5}"}`
 	otlpKEDASum  = `sum(runway_requests_in_flight` + otlpSelector + `)`
-	otlpKEDAAvg  = `avg(runway_requests_in_flight` + otlpSelector + `)`
-	otlpPerPod   = `sum by (instance) (runway_requests_in_flight` + otlpSelector + `)`
+	otlpKEDAAvg  = `avg(sum by (k8s_namespace_name, k8s_pod_name) (runway_requests_in_flight` + otlpSelector + `))`
+	otlpPerPod   = `sum by (k8s_pod_name) (runway_requests_in_flight` + otlpSelector + `)`
 
 	otlpTimeWeighted = `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total` + otlpSelector + `[1m])[1m:1s]))`
 	otlpLatestIrate  = `sum(irate(runway_requests_in_flight_time_seconds_total` + otlpSelector + `[1m]))`
@@ -114,7 +114,7 @@ func TestPrometheus3OTLP(t *testing.T) {
 	var helds []*held
 	sum := 0
 	for i, n := range heldPerPod {
-		pod := fmt.Sprintf("runway-demo-%d", i)
+		pod := fmt.Sprintf("runway-demo-7d9f8c6b5-pod%02d", i) // a Deployment's pod name
 		app := startDemo(t, pod, []string{
 			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
 			"OTEL_EXPORTER_OTLP_ENDPOINT=" + prom.URL + "/api/v1/otlp",
@@ -205,7 +205,7 @@ func TestPrometheus3OTLP(t *testing.T) {
 				t.Errorf("%s = %v, want %d", q, v, 3*current)
 			}
 		}
-		if v := prom.scalar(t, `count(runway_request_duration_seconds_bucket{job="runway-demo",instance="runway-demo-0",le="+Inf"})`); v < 1 {
+		if v := prom.scalar(t, `count(runway_request_duration_seconds_bucket{job="runway-demo",instance="runway-demo-7d9f8c6b5-pod00",le="+Inf"})`); v < 1 {
 			t.Errorf("no +Inf bucket of runway_request_duration_seconds: %v", v)
 		}
 	})
@@ -248,11 +248,11 @@ func TestPrometheus3OTLP(t *testing.T) {
 	}
 	perPod := map[string]float64{}
 	for _, s := range res {
-		perPod[s.Metric["instance"]] = s.float(t)
+		perPod[s.Metric["k8s_pod_name"]] = s.float(t)
 	}
 	for i, n := range heldPerPod {
-		if got := perPod[fmt.Sprintf("runway-demo-%d", i)]; got != float64(n) {
-			t.Errorf("%s: runway-demo-%d = %v, want %d", otlpPerPod, i, got, n)
+		if got := perPod[fmt.Sprintf("runway-demo-7d9f8c6b5-pod%02d", i)]; got != float64(n) {
+			t.Errorf("%s: pod %d = %v, want %d", otlpPerPod, i, got, n)
 		}
 	}
 

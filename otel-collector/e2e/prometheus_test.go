@@ -208,7 +208,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 	var targets []target
 	var apps []*demo
 	for i := range heldPerPod {
-		pod := fmt.Sprintf("runway-demo-%d", i)
+		pod := fmt.Sprintf("runway-demo-7d9f8c6b5-pod%02d", i) // a Deployment's pod name
 		app := startDemo(t, pod, nil)
 		apps = append(apps, app)
 		targets = append(targets, target{strings.TrimPrefix(app.URL, "http://"), "default", pod})
@@ -224,7 +224,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 	prom := startPrometheus(t, targets)
 	current := len(heldPerPod)
 	avg := float64(sum) / float64(current)
-	sel := `{namespace="default",pod=~"runway-demo-.+"}`
+	sel := `{namespace="default",pod=~"runway-demo-[a-z0-9]+-[a-z0-9]{5}"}`
 	took := waitFor(t, 15*time.Second, "prometheus has the held requests", func() (bool, string) {
 		res, err := prom.query("sum(runway_requests_in_flight" + sel + ") and count(runway_requests_in_flight" + sel + ") == 3")
 		if err != nil || len(res) != 1 {
@@ -255,7 +255,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 
 	// The time-weighted forms need two scrapes of each pod, and then one
 	// step of their subquery.
-	perPodTime := "avg(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s]) and on(namespace, pod) up" + sel + ")"
+	perPodTime := "avg(sum by (namespace, pod) (avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s]) and on(namespace, pod) up" + sel + "))"
 	waitFor(t, 15*time.Second, "two scrapes of the time-weighted counter", func() (bool, string) {
 		res, err := prom.query("count(avg_over_time(irate(runway_requests_in_flight_time_seconds_total" + sel + "[1m])[1m:1s])) == 3")
 		return err == nil && len(res) == 1, fmt.Sprint(res, err)
@@ -267,7 +267,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 	}{
 		{"keda-scaledobject.yaml", trigger.Metadata["query"], trigger.MetricType, true},
 		{"time-weighted per-pod average with Value", perPodTime, "Value", true},
-		{"per-pod average with Value", "avg(runway_requests_in_flight" + sel + ")", "Value", true},
+		{"per-pod average with Value", "avg(sum by (namespace, pod) (runway_requests_in_flight" + sel + "))", "Value", true},
 		{"per-pod average query with the default AverageValue divides twice", "sum(runway_requests_in_flight" + sel + ") / count(up)", "AverageValue", false},
 		{"avg with AverageValue divides twice", "avg(runway_requests_in_flight" + sel + ")", "AverageValue", false},
 	}
@@ -328,7 +328,7 @@ func TestPrometheusAutoscalingQueries(t *testing.T) {
 		var q bytes.Buffer
 		err = tmpl.Execute(&q, map[string]string{
 			"Series":        "runway_requests_in_flight",
-			"LabelMatchers": `namespace="default",pod=~"runway-demo-0|runway-demo-1|runway-demo-2"`,
+			"LabelMatchers": `namespace="default",pod=~"runway-demo-7d9f8c6b5-pod00|runway-demo-7d9f8c6b5-pod01|runway-demo-7d9f8c6b5-pod02"`,
 			"GroupBy":       "pod",
 		})
 		if err != nil {

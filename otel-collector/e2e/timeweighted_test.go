@@ -22,7 +22,7 @@ import (
 )
 
 // The selector of the documented queries; the test replaces it by one pod's.
-const docSelector = `{namespace="default",pod=~"runway-demo-.+"}`
+const docSelector = `{namespace="default",pod=~"runway-demo-[a-z0-9]+-[a-z0-9]{5}"}`
 
 // promForm is one way to turn runway's metrics into the number KEDA hands
 // the HPA; expr holds SEL where the label matchers go.
@@ -403,7 +403,7 @@ func TestPrometheusTimeWeightedQueries(t *testing.T) {
 	for file, selector := range map[string]string{
 		"docs/metrics.md":     docSelector,
 		"docs/autoscaling.md": docSelector,
-		"README.md":           `{namespace="default",pod=~"my-api-.+"}`,
+		"README.md":           `{namespace="default",pod=~"my-api-[a-z0-9]+-[a-z0-9]{5}"}`,
 	} {
 		doc, err := os.ReadFile(filepath.Join(repoRoot, file))
 		if err != nil {

@@ -3,6 +3,7 @@ package sweep
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,11 +29,40 @@ type capacityServer struct {
 	stallAfter int64
 	stall      time.Duration
 	gate       sync.RWMutex
+
+	// level is the concurrency the sweep drives now (set from its
+	// progress reports); holds are the times requests held a slot, by
+	// level: the service time this machine really gave, in this run.
+	level atomic.Int64
+	mu    sync.Mutex
+	holds map[int64][]time.Duration
+}
+
+// progress is a sweep Progress callback that tells the server the level.
+func (s *capacityServer) progress(p Progress) { s.level.Store(int64(p.Concurrency)) }
+
+// serviceTime is the time a request held a slot at the level of
+// concurrency c, trimmed of its slowest 5 % (a stall freezes at most the K
+// requests that hold the slots then).
+func (s *capacityServer) serviceTime(c int) (time.Duration, int) {
+	s.mu.Lock()
+	h := slices.Clone(s.holds[int64(c)])
+	s.mu.Unlock()
+	if len(h) == 0 {
+		return 0, 0
+	}
+	slices.Sort(h)
+	h = h[:max(1, len(h)*95/100)]
+	var sum time.Duration
+	for _, d := range h {
+		sum += d
+	}
+	return sum / time.Duration(len(h)), len(h)
 }
 
 func newCapacityServer(t *testing.T, k int, service time.Duration) (*capacityServer, *httptest.Server) {
 	t.Helper()
-	s := &capacityServer{service: service}
+	s := &capacityServer{service: service, holds: map[int64][]time.Duration{}}
 	if k > 0 {
 		s.slots = make(chan struct{}, k)
 	}
@@ -56,6 +86,12 @@ func (s *capacityServer) work(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	start, level := time.Now(), s.level.Load()
+	defer func() { // before the slot is released
+		s.mu.Lock()
+		s.holds[level] = append(s.holds[level], time.Since(start))
+		s.mu.Unlock()
+	}()
 	if n := s.served.Add(1); s.stall > 0 && n == s.stallAfter {
 		s.gate.Lock()
 		go func() {

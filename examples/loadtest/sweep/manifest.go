@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/otel-runway/runway/examples/scalequery"
 )
 
 // KEDAOptions shape the ScaledObject KEDAManifest writes.
@@ -15,7 +17,8 @@ type KEDAOptions struct {
 	Deployment string
 	// Name of the ScaledObject. Default Deployment.
 	Name string
-	// Namespace of the ScaledObject. Default: none (kubectl's namespace).
+	// Namespace of the Deployment and the ScaledObject; the query selects
+	// the Deployment's pods in it. Default "default".
 	Namespace string
 	// MinReplicas defaults to 1. It must be at least 1: an in-process
 	// metric cannot wake a deployment scaled to zero.
@@ -23,12 +26,13 @@ type KEDAOptions struct {
 	// MaxReplicas defaults to 10.
 	MaxReplicas int
 	// ServerAddress is the Prometheus URL KEDA queries. Default
-	// http://prometheus.monitoring.svc:9090.
+	// scalequery.DefaultServerAddress.
 	ServerAddress string
-	// Selector holds the PromQL label matchers that pick the deployment's
-	// series, without braces; they must match its targets' up series too
-	// (target labels). Default job="<Deployment>".
-	Selector string
+	// Path is the way the metrics reach Prometheus. Default
+	// scalequery.Scrape.
+	Path scalequery.Path
+	// Form is what the query measures. Default scalequery.TimeWeighted.
+	Form scalequery.Form
 	// PollingInterval in seconds. Default 15.
 	PollingInterval int
 	// CooldownPeriod in seconds. Default 300.
@@ -142,29 +146,20 @@ func header(rec Recommendation) string {
 	return b.String()
 }
 
-// InFlightTimeMetric is the Prometheus name of the server's time-weighted
-// in-flight counter (request-seconds).
-const InFlightTimeMetric = "runway_requests_in_flight_time_seconds_total"
-
-// KEDAQuery is the PromQL of the KEDA trigger for the label matchers
-// selector (without braces): the deployment's total mean concurrency over
-// the last minute, read from the time-weighted counter. Each irate point is
-// the exact mean over one scrape interval; averaging them over a minute
-// smooths bursts like rate(...[1m]) does, but counts only the points where a
-// pod has data, so a new pod counts at its full concurrency from its second
-// scrape, where rate(...[1m]) would read it low for a whole minute. "and
-// on(namespace, pod) up" keeps only the pods that are still scrape targets:
-// a pod removed by a scale-down drops out at once (its last irate points
-// would stay in the windows for up to two minutes and read as load the
-// remaining pods already carry), while a pod whose scrape fails (up = 0)
-// keeps counting.
-func KEDAQuery(selector string) string {
-	return fmt.Sprintf("sum(avg_over_time(irate(%s{%s}[1m])[1m:1s]) and on(namespace, pod) up{%s})", InFlightTimeMetric, selector, selector)
+// KEDASpec is the scalequery.Spec of the KEDA trigger that opts describe:
+// the Deployment's total (metricType AverageValue).
+func KEDASpec(opts KEDAOptions) scalequery.Spec {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return scalequery.Spec{Namespace: ns, Deployment: opts.Deployment, Path: opts.Path, Form: opts.Form}
 }
 
 // KEDAManifest returns a KEDA ScaledObject (keda.sh/v1alpha1) with a
 // Prometheus trigger at rec.Threshold in-flight requests per pod. The query is
-// KEDAQuery, the deployment's total, with metricType AverageValue: the HPA
+// scalequery's for KEDASpec(opts), the deployment's total, with metricType
+// AverageValue: the HPA
 // that KEDA drives divides that total by the replica count itself, so
 // dividing in the query too would divide twice.
 func KEDAManifest(rec Recommendation, opts KEDAOptions) ([]byte, error) {
@@ -182,10 +177,12 @@ func KEDAManifest(rec Recommendation, opts KEDAOptions) ([]byte, error) {
 		opts.Name = opts.Deployment
 	}
 	if opts.ServerAddress == "" {
-		opts.ServerAddress = "http://prometheus.monitoring.svc:9090"
+		opts.ServerAddress = scalequery.DefaultServerAddress
 	}
-	if opts.Selector == "" {
-		opts.Selector = fmt.Sprintf("job=%q", opts.Deployment)
+	spec := KEDASpec(opts)
+	query, err := spec.Query()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrManifest, err)
 	}
 	if opts.PollingInterval == 0 {
 		opts.PollingInterval = 15
@@ -195,16 +192,16 @@ func KEDAManifest(rec Recommendation, opts KEDAOptions) ([]byte, error) {
 	}
 	var so scaledObject
 	so.APIVersion, so.Kind = "keda.sh/v1alpha1", "ScaledObject"
-	so.Metadata = objectMeta{Name: opts.Name, Namespace: opts.Namespace}
+	so.Metadata = objectMeta{Name: opts.Name, Namespace: spec.Namespace}
 	so.Spec.ScaleTargetRef = scaleTargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: opts.Deployment}
 	so.Spec.PollingInterval, so.Spec.CooldownPeriod = opts.PollingInterval, opts.CooldownPeriod
 	so.Spec.MinReplicaCount, so.Spec.MaxReplicaCount = min, max
 	so.Spec.Triggers = []kedaTrigger{{
 		Type:       "prometheus",
-		MetricType: "AverageValue",
+		MetricType: spec.MetricType(),
 		Metadata: map[string]string{
 			"serverAddress": opts.ServerAddress,
-			"query":         KEDAQuery(opts.Selector),
+			"query":         query,
 			"threshold":     strconv.Itoa(rec.Threshold),
 		},
 	}}

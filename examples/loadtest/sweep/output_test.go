@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/otel-runway/runway/examples/scalequery"
 )
 
 // outputResult is the result the output tests write: a short real sweep
@@ -190,8 +192,8 @@ func TestManifests(t *testing.T) {
 		}
 		// The total with AverageValue: KEDA divides by the replica count once.
 		if tr.Type != "prometheus" || tr.MetricType != "AverageValue" ||
-			tr.Metadata["query"] != `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{job="api"}[1m])[1m:1s]) and on(namespace, pod) up{job="api"})` ||
-			tr.Metadata["threshold"] != "6" {
+			tr.Metadata["query"] != `sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{namespace="shop",pod=~"api-[a-z0-9]+-[a-z0-9]{5}"}[1m])[1m:1s]) and on(namespace, pod) up{namespace="shop",pod=~"api-[a-z0-9]+-[a-z0-9]{5}"})` ||
+			tr.Metadata["threshold"] != "6" || tr.Metadata["serverAddress"] != scalequery.DefaultServerAddress {
 			t.Errorf("trigger = %+v", tr)
 		}
 		if strings.Contains(tr.Metadata["query"], "/") {
@@ -207,9 +209,35 @@ func TestManifests(t *testing.T) {
 		if err := yaml.Unmarshal(data, &so); err != nil {
 			t.Fatal(err)
 		}
-		const sel = `namespace="default",pod=~"runway-demo-.+"`
-		if got, want := so.Spec.Triggers[0].Metadata["query"], KEDAQuery(sel); got != want {
-			t.Errorf("examples/kubernetes/keda-scaledobject.yaml query\n  %s\nthe sweep writes\n  %s", got, want)
+		out, err := KEDAManifest(rec, KEDAOptions{Deployment: "runway-demo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gen scaledObject
+		if err := yaml.UnmarshalStrict(out, &gen); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"query", "serverAddress"} {
+			if got, want := so.Spec.Triggers[0].Metadata[k], gen.Spec.Triggers[0].Metadata[k]; got != want {
+				t.Errorf("examples/kubernetes/keda-scaledobject.yaml %s\n  %s\nthe sweep writes\n  %s", k, got, want)
+			}
+		}
+		if so.Metadata.Namespace != gen.Metadata.Namespace || so.Spec.Triggers[0].MetricType != gen.Spec.Triggers[0].MetricType {
+			t.Errorf("namespace or metricType differ: %+v, sweep %+v", so.Metadata, gen.Metadata)
+		}
+	})
+	t.Run("otlp path", func(t *testing.T) {
+		opts := KEDAOptions{Deployment: "api", Namespace: "shop", Path: scalequery.OTLP, Form: scalequery.Gauge}
+		out, err := KEDAManifest(rec, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var so scaledObject
+		if err := yaml.UnmarshalStrict(out, &so); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := so.Spec.Triggers[0].Metadata["query"], `sum(runway_requests_in_flight{k8s_namespace_name="shop",k8s_pod_name=~"api-[a-z0-9]+-[a-z0-9]{5}"})`; got != want {
+			t.Errorf("query %s, want %s", got, want)
 		}
 	})
 	t.Run("hpa", func(t *testing.T) {
@@ -231,6 +259,7 @@ func TestManifests(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		for name, f := range map[string]func() ([]byte, error){
 			"no deployment":   func() ([]byte, error) { return KEDAManifest(rec, KEDAOptions{}) },
+			"bad name":        func() ([]byte, error) { return KEDAManifest(rec, KEDAOptions{Deployment: "My_API"}) },
 			"scale from zero": func() ([]byte, error) { return HPAManifest(rec, HPAOptions{Deployment: "a", MinReplicas: -1}) },
 			"max below min": func() ([]byte, error) {
 				return KEDAManifest(rec, KEDAOptions{Deployment: "a", MinReplicas: 5, MaxReplicas: 2})
