@@ -21,7 +21,8 @@ type Service struct {
 	Queue int `json:"queue"`
 	// Mean is the mean service time in seconds.
 	Mean float64 `json:"mean_s"`
-	// Dist is exp, const, lognormal (with CV) or empirical (Samples).
+	// Dist is exp, const, lognormal or pareto (with CV) or empirical
+	// (Samples).
 	Dist    string    `json:"dist"`
 	CV      float64   `json:"cv,omitempty"`
 	Samples []float64 `json:"-"`
@@ -44,10 +45,10 @@ func (s *Service) Validate() error {
 		return fmt.Errorf("service: slots %d is less than 1", s.Slots)
 	case !(s.Mean > 0):
 		return fmt.Errorf("service: mean service time %v is not positive", s.Mean)
-	case s.Dist != "exp" && s.Dist != "const" && s.Dist != "lognormal" && s.Dist != "empirical":
-		return fmt.Errorf("service: dist %q: want exp, const, lognormal or empirical", s.Dist)
-	case s.Dist == "lognormal" && !(s.CV > 0):
-		return fmt.Errorf("service: lognormal needs a positive cv")
+	case s.Dist != "exp" && s.Dist != "const" && s.Dist != "lognormal" && s.Dist != "pareto" && s.Dist != "empirical":
+		return fmt.Errorf("service: dist %q: want exp, const, lognormal, pareto or empirical", s.Dist)
+	case (s.Dist == "lognormal" || s.Dist == "pareto") && !(s.CV > 0):
+		return fmt.Errorf("service: %s needs a positive cv", s.Dist)
 	case s.Dist == "empirical" && len(s.Samples) == 0:
 		return fmt.Errorf("service: empirical needs samples")
 	case !(s.Cores > 0):
