@@ -60,6 +60,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	b.WriteString("\n  to cap.: seconds from each step until the ready pods serve the new rate under ")
 	fmt.Fprintf(&b, "%.0f%% utilization; tr: requests arriving within %.0f s of a step.\n", 100*sc.Headroom, sc.TransitionSpan)
+	fmt.Fprintf(&b, "\n  %s\n", RunVerdict(r.Runs))
 	if rec := r.Recommendation; rec != nil {
 		b.WriteString("\n")
 		writeRecommendation(&b, rec)

@@ -159,6 +159,7 @@ func (s *Scenario) Steps() []float64 {
 	if s.Shift != nil && s.Shift.factor(s.Shift.At) > s.Shift.factor(max(s.Shift.At-1, 0)) {
 		steps = append(steps, s.Shift.At)
 		slices.Sort(steps)
+		steps = slices.Compact(steps)
 	}
 	return steps
 }
