@@ -174,7 +174,7 @@ func InFlightAt(k int, rho, cv float64) float64 {
 
 // TargetsAt are the per-pod targets that hold every pod at utilization
 // rho in a steady state of the scenario's starting workload: RPS ρ·K/S,
-// CPU ρ·K·cpu/cores, and in flight the mean number in a pod at ρ (which
+// CPU ρ·K·cpu/cores (a whole percent, as averageUtilization is), and in flight the mean number in a pod at ρ (which
 // counts the queue: more than ρ·K).
 func (s *Scenario) TargetsAt(rho float64) Targets {
 	k := s.Service.Slots
@@ -183,7 +183,8 @@ func (s *Scenario) TargetsAt(rho float64) Targets {
 	return Targets{
 		InFlight: InFlightAt(k, rho, s.CVAt(0)),
 		RPS:      rho * float64(k) / m,
-		CPU:      rho * float64(k) * cpu / s.Service.Cores,
+		// averageUtilization is a whole percent (at least 1).
+		CPU: max(1, math.Round(100*rho*float64(k)*cpu/s.Service.Cores)) / 100,
 	}
 }
 
