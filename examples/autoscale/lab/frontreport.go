@@ -51,15 +51,7 @@ func (r *FrontReport) Finish() {
 func WriteFrontTable(w io.Writer, r *FrontReport) error {
 	var b strings.Builder
 	sc := &r.Scenario
-	shift := ""
-	if sh := sc.Shift; sh != nil {
-		switch sh.Kind {
-		case "slowdown":
-			shift = fmt.Sprintf(" · slowdown ×%g at %g s for %g s", sh.Factor, sh.At, sh.Len)
-		case "mix":
-			shift = fmt.Sprintf(" · heavy route (×%g) %g%% → %g%% at %g s", sh.Heavy, 100*sh.From, 100*sh.To, sh.At)
-		}
-	}
+	shift := sc.Shift.describe()
 	fmt.Fprintf(&b, "  %s mode · profile %s%s · %d–%d replicas · pod: %d slots, queue %d, mean service %.0f ms (%s), start-up %.0f s\n",
 		r.Mode, sc.Profile.Name, shift, sc.MinReplicas, sc.MaxReplicas, sc.Service.Slots, sc.Service.Queue, sc.Service.Mean*1000, sc.Service.Dist, sc.StartupDelay)
 	fmt.Fprintf(&b, "  fronts over %d seeds (mean ± 95%% interval); targets hold each pod at the steady-state utilization ρ · scrape %.0f s · HPA sync %.0f s\n\n",

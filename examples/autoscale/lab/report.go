@@ -40,8 +40,8 @@ func ms(v float64) string { return strconv.FormatFloat(v*1000, 'f', 0, 64) }
 func WriteTable(w io.Writer, r *Report) error {
 	var b strings.Builder
 	sc := &r.Scenario
-	fmt.Fprintf(&b, "  %s mode · profile %s · %d–%d replicas · pod: %d slots, queue %d, mean service %.0f ms (%s), start-up %.0f s\n",
-		r.Mode, sc.Profile.Name, sc.MinReplicas, sc.MaxReplicas, sc.Service.Slots, sc.Service.Queue, sc.Service.Mean*1000, sc.Service.Dist, sc.StartupDelay)
+	fmt.Fprintf(&b, "  %s mode · profile %s%s · %d–%d replicas · pod: %d slots, queue %d, mean service %.0f ms (%s), start-up %.0f s\n",
+		r.Mode, sc.Profile.Name, sc.Shift.describe(), sc.MinReplicas, sc.MaxReplicas, sc.Service.Slots, sc.Service.Queue, sc.Service.Mean*1000, sc.Service.Dist, sc.StartupDelay)
 	fmt.Fprintf(&b, "  targets per pod: %.2f in flight = %.1f req/s = %.0f%% CPU · scrape %.0f s · HPA sync %.0f s · behavior %s · lb %s\n\n",
 		sc.Targets.InFlight, sc.Targets.RPS, 100*sc.Targets.CPU, sc.ScrapeInterval, sc.SyncPeriod, sc.BehaviorName, sc.LB)
 	fmt.Fprintf(&b, "  %-12s %9s %7s %7s %7s %9s │ %7s %7s %9s │ %10s %6s %5s\n",

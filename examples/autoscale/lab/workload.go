@@ -82,6 +82,20 @@ func (s *Shift) validate() error {
 	return nil
 }
 
+// describe is the shift for a report's header ("" for none).
+func (s *Shift) describe() string {
+	if s == nil {
+		return ""
+	}
+	switch s.Kind {
+	case "slowdown":
+		return fmt.Sprintf(" · slowdown ×%g at %g s for %g s", s.Factor, s.At, s.Len)
+	case "mix":
+		return fmt.Sprintf(" · heavy route (×%g) %g%% → %g%% at %g s", s.Heavy, 100*s.From, 100*s.To, s.At)
+	}
+	return ""
+}
+
 // in reports whether t is in the shift's window.
 func (s *Shift) in(t float64) bool {
 	return t >= s.At && (s.Len == 0 || t < s.At+s.Len)
