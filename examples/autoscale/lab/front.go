@@ -365,6 +365,25 @@ func FrontVerdict(points []FrontPoint, levels []AtCost) string {
 		}
 		fmt.Fprintf(&b, "; %s: %s", m.name, strings.Join(parts, ", "))
 	}
+	// The signals whose fronts do not reach the shared range: their own.
+	for i, sig := range levels[0].Signals {
+		reached := false
+		for _, l := range levels {
+			if !math.IsNaN(l.FailedPct[i].Mean) {
+				reached = true
+			}
+		}
+		if reached {
+			continue
+		}
+		f := FrontOf(points, sig, func(p *FrontPoint) bool { return p.OnFailedFront })
+		if len(f) == 0 {
+			continue
+		}
+		lo, hi := f[0], f[len(f)-1]
+		fmt.Fprintf(&b, "; %s never costs that much (its front: %s–%s replica·s, %s–%s %% failed)", sig,
+			kilo(lo.ReplicaSeconds.Mean), kilo(hi.ReplicaSeconds.Mean), hi.FailedPct.Format(1, 2), lo.FailedPct.Format(1, 2))
+	}
 	mid := levels[len(levels)/2]
 	fmt.Fprintf(&b, " (failures at %s: ", kilo(mid.ReplicaSeconds))
 	for i, s := range mid.Signals {

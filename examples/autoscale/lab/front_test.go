@@ -105,6 +105,16 @@ func TestEqualCostVerdict(t *testing.T) {
 	if v := FrontVerdict(points, EqualCost(points, 4)); !strings.Contains(v, "fewest failures: a tie within the 95% intervals at 4/4") {
 		t.Errorf("overlapping intervals: %s", v)
 	}
+	// A signal whose front stays cheaper than the others' is named with
+	// its own range.
+	cheap := append(points[:6:6], pt("cpu", 0.5, 60, 20, 0.1), pt("cpu", 0.9, 50, 30, 0.1))
+	for i := range cheap {
+		cheap[i].FailedPct.Half = 0.05
+	}
+	MarkFronts(cheap)
+	if v := FrontVerdict(cheap, EqualCost(cheap, 4)); !strings.Contains(v, "cpu never costs that much (its front: 50–60 replica·s, 20.00±0.05–30.00±0.05 % failed)") {
+		t.Errorf("a cheaper front: %s", v)
+	}
 	// Disjoint ranges: no levels, and a verdict that says so.
 	far := []FrontPoint{pt("a", 0.5, 100, 1, 0.1), pt("a", 0.7, 110, 0.5, 0.1), pt("b", 0.5, 500, 1, 0.1), pt("b", 0.7, 510, 0.5, 0.1)}
 	MarkFronts(far)
