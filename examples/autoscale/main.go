@@ -56,6 +56,7 @@ type options struct {
 	prometheus                                        string
 
 	targets, shift, server, namespace, deployment string
+	frontsFrom                                    string
 	seeds, workers                                int
 	latencyBudget                                 bool
 	failureBudget, cpuPerRequest                  float64
@@ -71,6 +72,7 @@ func main() {
 	fs.StringVar(&o.profile, "profile", "", "arrival profile: step:…, ramp:…, spike:…, diurnal:…, burst:… or csv:FILE (default depends on -mode)")
 	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], avgirate[:w], avgirateup[:w] (the recommended form), cpu, rps[:w], fixed (default depends on -mode)")
 	fs.StringVar(&o.targets, "targets", "", "compare at equal cost: sweep each signal's target over these steady-state utilizations (e.g. 0.5,0.6,0.7,0.8,0.9) and print the fronts")
+	fs.StringVar(&o.frontsFrom, "fronts-from", "", "print the fronts (table, verdict, and -chart, -json) of a -targets JSON report instead of running")
 	fs.IntVar(&o.seeds, "seeds", 0, "seeds per point with -targets, -latency-budget or -recommend (default 5; 3 with -recommend)")
 	fs.IntVar(&o.workers, "workers", 0, "sim: simulations run at once (default the CPUs)")
 	fs.StringVar(&o.shift, "shift", "", "change the service time at unchanged arrivals: slowdown:x=5,at=300,len=600 or mix:from=0.05,to=0.4,heavy=10,at=300")
@@ -303,6 +305,22 @@ func behavior(o options, isLive bool) (hpa.Behavior, string, error) {
 }
 
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	if o.frontsFrom != "" {
+		f, err := os.Open(o.frontsFrom)
+		if err != nil {
+			return err
+		}
+		rep, err := lab.ReadFrontJSON(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if err := lab.WriteFrontTable(stdout, rep); err != nil {
+			return err
+		}
+		return writeOutputs(o, func(w io.Writer) error { return lab.WriteFrontJSON(w, rep) }, nil,
+			func(w io.Writer) error { return lab.WriteFrontChart(w, rep) })
+	}
 	sc, sigs, err := scenario(o)
 	if err != nil {
 		return err

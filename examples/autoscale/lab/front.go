@@ -337,21 +337,34 @@ func FrontVerdict(points []FrontPoint, levels []AtCost) string {
 		return "verdict: the fronts share no range of replica-seconds; compare them on the chart"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "verdict: at equal replica·s (%s–%s)", kilo(levels[0].ReplicaSeconds), kilo(levels[len(levels)-1].ReplicaSeconds))
+	fmt.Fprintf(&b, "verdict: at equal replica·s (%s–%s; tie: 95%% intervals overlap)", kilo(levels[0].ReplicaSeconds), kilo(levels[len(levels)-1].ReplicaSeconds))
 	for _, m := range []struct {
 		name string
 		get  func(*AtCost) []Stat
 	}{{"fewest failures", func(a *AtCost) []Stat { return a.FailedPct }}, {"lowest p95", func(a *AtCost) []Stat { return a.P95S }}} {
 		wins := map[string]int{}
-		ties := 0
+		ties := map[string]int{}
+		var tieOrder []string
 		for i := range levels {
-			w, clear := best(m.get(&levels[i]))
+			stats := m.get(&levels[i])
+			w, clear := best(stats)
 			switch {
 			case w < 0:
 			case clear:
 				wins[levels[i].Signals[w]]++
 			default:
-				ties++
+				// The leaders: the best and those whose interval reaches it.
+				var group []string
+				for j, st := range stats {
+					if j == w || !math.IsNaN(st.Mean) && stats[w].Hi() >= st.Lo() {
+						group = append(group, levels[i].Signals[j])
+					}
+				}
+				key := strings.Join(group, ", ")
+				if ties[key] == 0 {
+					tieOrder = append(tieOrder, key)
+				}
+				ties[key]++
 			}
 		}
 		var parts []string
@@ -360,8 +373,8 @@ func FrontVerdict(points []FrontPoint, levels []AtCost) string {
 				parts = append(parts, fmt.Sprintf("%s at %d/%d levels", s, wins[s], len(levels)))
 			}
 		}
-		if ties > 0 {
-			parts = append(parts, fmt.Sprintf("a tie within the 95%% intervals at %d/%d", ties, len(levels)))
+		for _, k := range tieOrder {
+			parts = append(parts, fmt.Sprintf("tie (%s) at %d/%d", k, ties[k], len(levels)))
 		}
 		fmt.Fprintf(&b, "; %s: %s", m.name, strings.Join(parts, ", "))
 	}

@@ -94,7 +94,7 @@ func TestEqualCostVerdict(t *testing.T) {
 		}
 	}
 	v := FrontVerdict(points, levels)
-	if !strings.HasPrefix(v, "verdict: at equal replica·s (120–250)") || !strings.Contains(v, "fewest failures: inflight at 4/4 levels") ||
+	if !strings.HasPrefix(v, "verdict: at equal replica·s (120–250; tie: 95% intervals overlap)") || !strings.Contains(v, "fewest failures: inflight at 4/4 levels") ||
 		!strings.Contains(v, "at utilization 0.70 fewest failures: inflight") || strings.Contains(v, "\n") {
 		t.Errorf("verdict: %s", v)
 	}
@@ -102,7 +102,7 @@ func TestEqualCostVerdict(t *testing.T) {
 	for i := range points {
 		points[i].FailedPct.Half = 5
 	}
-	if v := FrontVerdict(points, EqualCost(points, 4)); !strings.Contains(v, "fewest failures: a tie within the 95% intervals at 4/4") {
+	if v := FrontVerdict(points, EqualCost(points, 4)); !strings.Contains(v, "fewest failures: tie (inflight, rps:1m) at 4/4") {
 		t.Errorf("overlapping intervals: %s", v)
 	}
 	// A signal whose front stays cheaper than the others' is named with
@@ -180,6 +180,18 @@ func TestFrontOutputs(t *testing.T) {
 	}
 	if len(back.Points) != 6 || back.Points[0].Failed.Mean != 0.5 || back.Points[5].TTC != nil || back.Verdict != rep.Verdict {
 		t.Errorf("JSON: %s", js.String())
+	}
+	// Read back, the report renders the same table.
+	again, err := ReadFrontJSON(bytes.NewReader(js.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb2 bytes.Buffer
+	if err := WriteFrontTable(&tb2, again); err != nil {
+		t.Fatal(err)
+	}
+	if tb2.String() != tb.String() {
+		t.Errorf("the table read back differs:\n%s\nwant:\n%s", tb2.String(), tb.String())
 	}
 	var svg bytes.Buffer
 	if err := WriteFrontChart(&svg, rep); err != nil {

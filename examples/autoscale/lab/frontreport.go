@@ -172,3 +172,56 @@ func costJSON(rows []AtCost) []map[string]any {
 	}
 	return out
 }
+
+// ReadFrontJSON reads a front report that WriteFrontJSON wrote (an
+// interval that was null comes back as NaN); Finish re-marks its fronts
+// and recomputes the comparison and the verdict.
+func ReadFrontJSON(r io.Reader) (*FrontReport, error) {
+	type stat struct {
+		Mean float64 `json:"mean"`
+		Half float64 `json:"ci95"`
+		N    int     `json:"n"`
+	}
+	var doc struct {
+		Mode         string    `json:"mode"`
+		Scenario     Scenario  `json:"scenario"`
+		Utilizations []float64 `json:"utilizations"`
+		Seeds        int       `json:"seeds"`
+		Interrupted  bool      `json:"interrupted"`
+		Points       []struct {
+			Signal              string  `json:"signal"`
+			Utilization         float64 `json:"utilization"`
+			Target              float64 `json:"target"`
+			Unit                string  `json:"unit"`
+			Behavior            string  `json:"behavior"`
+			ReplicaSeconds      *stat   `json:"replica_seconds"`
+			FailedPct           *stat   `json:"failed_pct"`
+			P95S                *stat   `json:"p95_s"`
+			MeasuredUtilization *stat   `json:"measured_utilization"`
+			TimeToCapacityS     *stat   `json:"time_to_capacity_s"`
+			Never               int     `json:"never"`
+		} `json:"points"`
+	}
+	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("fronts: %w", err)
+	}
+	if len(doc.Points) == 0 {
+		return nil, fmt.Errorf("fronts: no points")
+	}
+	conv := func(s *stat) Stat {
+		if s == nil {
+			return Stat{Mean: math.NaN(), Half: math.NaN()}
+		}
+		return Stat{Mean: s.Mean, Half: s.Half, N: s.N}
+	}
+	rep := &FrontReport{Mode: doc.Mode, Scenario: doc.Scenario, Utilizations: doc.Utilizations, Seeds: doc.Seeds, Interrupted: doc.Interrupted}
+	for _, p := range doc.Points {
+		rep.Points = append(rep.Points, FrontPoint{
+			Signal: p.Signal, Utilization: p.Utilization, Target: p.Target, Unit: p.Unit, Behavior: p.Behavior,
+			ReplicaSeconds: conv(p.ReplicaSeconds), FailedPct: conv(p.FailedPct), P95S: conv(p.P95S),
+			MeasuredUtilization: conv(p.MeasuredUtilization), TimeToCapacityS: conv(p.TimeToCapacityS), Never: p.Never,
+		})
+	}
+	rep.Finish()
+	return rep, nil
+}
