@@ -153,7 +153,14 @@ func TestFrontOutputs(t *testing.T) {
 		pt("cpu", 0.5, 250, 1.5, 0.05), pt("cpu", 0.7, 180, 2.5, 0.05), pt("cpu", 0.9, 100, 5, 0.1),
 	}}
 	rep.Points[5].TimeToCapacityS = Stat{Mean: math.NaN(), Half: math.NaN()}
+	// A pod of 4 slots and 8 queued never holds 12: that target is left out.
+	never := pt("inflight", 0.95, 50, 80, 1)
+	never.Target, never.Unit = 12, "in flight"
+	rep.Points = append(rep.Points, never)
 	rep.Finish()
+	if len(rep.Points) != 6 || len(rep.Unreachable) != 1 || !strings.Contains(rep.Unreachable[0], "inflight at ρ 0.95 (12.00 in flight per pod)") {
+		t.Fatalf("unreachable target: %d points, %q", len(rep.Points), rep.Unreachable)
+	}
 	var tb bytes.Buffer
 	if err := WriteFrontTable(&tb, rep); err != nil {
 		t.Fatal(err)

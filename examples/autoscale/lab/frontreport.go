@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -33,7 +34,10 @@ type FrontReport struct {
 	Points []FrontPoint `json:"points"`
 	// EqualCost is each signal's fronts interpolated at common levels of
 	// replica-seconds.
-	EqualCost   []AtCost `json:"equal_cost"`
+	EqualCost []AtCost `json:"equal_cost"`
+	// Unreachable lists the in-flight targets a pod can never reach
+	// (Reachable), left out of the fronts.
+	Unreachable []string `json:"unreachable,omitempty"`
 	Verdict     string   `json:"verdict"`
 	Interrupted bool     `json:"interrupted,omitempty"`
 }
@@ -41,9 +45,25 @@ type FrontReport struct {
 // Finish marks the fronts, interpolates them at equal cost and writes
 // the verdict.
 func (r *FrontReport) Finish() {
+	kept := r.Points[:0]
+	for _, p := range r.Points {
+		if Reachable(&r.Scenario, p.Unit, p.Target) {
+			kept = append(kept, p)
+		} else if msg := fmt.Sprintf("%s at ρ %.2f (%s per pod)", p.Signal, p.Utilization, fmtTarget(p.Target, p.Unit)); !slices.Contains(r.Unreachable, msg) {
+			r.Unreachable = append(r.Unreachable, msg)
+		}
+	}
+	r.Points = kept
 	MarkFronts(r.Points)
 	r.EqualCost = EqualCost(r.Points, 4)
 	r.Verdict = FrontVerdict(r.Points, r.EqualCost)
+}
+
+// Reachable reports whether a per-pod target in unit can be reached: an
+// in-flight target at or above what a pod holds (its slots and a bounded
+// queue) never asks for a scale-up, whatever the load.
+func Reachable(sc *Scenario, unit string, target float64) bool {
+	return unit != "in flight" || sc.Service.Queue < 0 || target < float64(sc.Service.Slots+sc.Service.Queue)
 }
 
 // WriteFrontTable writes the points of each signal (front points marked)
@@ -81,6 +101,9 @@ func WriteFrontTable(w io.Writer, r *FrontReport) error {
 		fmt.Fprintf(&b, "  %-14s %5.2f %14s │ %16s %13s%s %13s%s %7.2f %13s\n", name, p.Utilization, fmtTarget(p.Target, p.Unit),
 			p.ReplicaSeconds.Format(1, 0), p.FailedPct.Format(1, 2), mark(p.OnFailedFront), p.P95S.Format(1000, 0), mark(p.OnP95Front),
 			p.MeasuredUtilization.Mean, ttc)
+	}
+	if len(r.Unreachable) > 0 {
+		fmt.Fprintf(&b, "\n  left out, a target no pod can reach (it holds at most %d slots + %d queued): %s\n", sc.Service.Slots, sc.Service.Queue, strings.Join(r.Unreachable, ", "))
 	}
 	b.WriteString("\n  *: on the signal's front (no other target of it costs no more and does no worse); util: busy slot-seconds over paid slot-seconds.\n")
 	if len(r.EqualCost) > 0 {

@@ -89,6 +89,9 @@ func Fronts(ctx context.Context, sc lab.Scenario, sigs []lab.Signal, utils []flo
 	var keys []key
 	for si, sig := range sigs {
 		for ui, u := range utils {
+			if t, unit := sig.TargetOf(sc.TargetsAt(u)); !lab.Reachable(&sc, unit, t) {
+				continue // Finish lists it
+			}
 			c := sc.AtUtilization(u, autoInitial).WithDefaults()
 			if err := c.Validate(); err != nil {
 				return nil, fmt.Errorf("fronts: utilization %v: %w", u, err)
@@ -109,10 +112,10 @@ func Fronts(ctx context.Context, sc lab.Scenario, sigs []lab.Signal, utils []flo
 					rs = append(rs, runs[i])
 				}
 			}
-			if len(rs) == 0 {
+			target, unit := sig.TargetOf(sc.TargetsAt(u))
+			if len(rs) == 0 && lab.Reachable(&sc, unit, target) {
 				continue
 			}
-			target, unit := sig.TargetOf(sc.TargetsAt(u))
 			rep.Points = append(rep.Points, lab.PointFrom(rs, sig.Name, u, target, unit))
 		}
 	}
