@@ -211,6 +211,7 @@ func ReadFrontJSON(r io.Reader) (*FrontReport, error) {
 		Utilizations []float64 `json:"utilizations"`
 		Seeds        int       `json:"seeds"`
 		Interrupted  bool      `json:"interrupted"`
+		Unreachable  []string  `json:"unreachable"`
 		Points       []struct {
 			Signal              string  `json:"signal"`
 			Utilization         float64 `json:"utilization"`
@@ -237,7 +238,7 @@ func ReadFrontJSON(r io.Reader) (*FrontReport, error) {
 		}
 		return Stat{Mean: s.Mean, Half: s.Half, N: s.N}
 	}
-	rep := &FrontReport{Mode: doc.Mode, Scenario: doc.Scenario, Utilizations: doc.Utilizations, Seeds: doc.Seeds, Interrupted: doc.Interrupted}
+	rep := &FrontReport{Mode: doc.Mode, Scenario: doc.Scenario, Utilizations: doc.Utilizations, Seeds: doc.Seeds, Interrupted: doc.Interrupted, Unreachable: doc.Unreachable}
 	for _, p := range doc.Points {
 		rep.Points = append(rep.Points, FrontPoint{
 			Signal: p.Signal, Utilization: p.Utilization, Target: p.Target, Unit: p.Unit, Behavior: p.Behavior,
