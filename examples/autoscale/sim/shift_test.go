@@ -49,12 +49,13 @@ func TestSlowdownMultipliesServiceTime(t *testing.T) {
 		want     float64
 	}{{"before", 0, 300, 5}, {"during", 360, 1200, 15}} {
 		got, n := mean(part.from, part.to, inFlight)
+		c, _ := mean(part.from+30, part.to, cpu)
+		t.Logf("%s: mean in flight %.2f over %d samples (λ·W = %v), CPU %.4f cores", part.name, got, n, part.want, c)
 		// Samples 5 s apart of a Poisson(L) count, 3 s of service at most:
 		// nearly independent, so 4 standard errors of √(L/n).
 		if tol := 4 * math.Sqrt(part.want/float64(n)); math.Abs(got-part.want) > tol {
 			t.Errorf("%s: mean in flight %.2f, want λ·W = %v ± %.2f", part.name, got, part.want, tol)
 		}
-		c, _ := mean(part.from+30, part.to, cpu)
 		if math.Abs(c-0.1) > 0.01 {
 			t.Errorf("%s: CPU %.3f cores, want λ·S·cpu = 0.1 (a slowdown adds waiting, not CPU)", part.name, c)
 		}
@@ -71,6 +72,7 @@ func TestSlowdownMultipliesServiceTime(t *testing.T) {
 		want     float64
 	}{{"mix before", 0, 300, 50 * 0.145}, {"mix after", 360, 1500, 50 * 0.46}} {
 		got, n := mean(part.from, part.to, inFlight)
+		t.Logf("%s: mean in flight %.2f over %d samples (λ·S·(1 − p + p·H) = %v)", part.name, got, n, part.want)
 		if tol := 4 * math.Sqrt(part.want/float64(n)) * 2; math.Abs(got-part.want) > tol {
 			t.Errorf("%s: mean in flight %.2f, want %v ± %.2f", part.name, got, part.want, tol)
 		}
