@@ -7,14 +7,18 @@
 //
 //	go run ./examples/autoscale                          a short live comparison
 //	go run ./examples/autoscale -mode sim -profile step:low=200,high=2000,at=300,dur=1800 -max 200
+//	go run ./examples/autoscale -mode sim -targets 0.5,0.6,0.7,0.8,0.9 -seeds 5 -chart fronts.svg
+//	go run ./examples/autoscale -mode sim -latency-budget
 //	go run ./examples/autoscale -mode sim -sweep sweep.json -recommend -scaledobject keda.yaml
 //
-// Live mode starts real demo servers (examples/server) on 127.0.0.1 with
-// a concurrency limit, a front proxy and an open-loop Poisson load, and
-// scrapes each replica's /metrics. Sim mode is a discrete-event
+// Live mode starts real demo servers on 127.0.0.1 (this binary itself in
+// its demo-server role, or -server BINARY) with a concurrency limit, a
+// front proxy and an open-loop Poisson load, and scrapes each replica's
+// /metrics. Sim mode is a discrete-event
 // simulation of the same pool with the same autoscaler code; it runs
 // hours of traffic over hundreds of pods in seconds. Progress goes to
 // stderr (-q silences it); Ctrl-C stops and prints what was measured.
+// Every run ends with a one-line verdict.
 package main
 
 import (
@@ -26,6 +30,8 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +40,7 @@ import (
 	"github.com/otel-runway/runway/examples/autoscale/lab"
 	"github.com/otel-runway/runway/examples/autoscale/live"
 	"github.com/otel-runway/runway/examples/autoscale/sim"
+	"github.com/otel-runway/runway/examples/internal/demo"
 )
 
 type options struct {
@@ -47,14 +54,34 @@ type options struct {
 	slots, queue, minR, maxR, initial                 int
 	seed                                              uint64
 	prometheus                                        string
+
+	targets, shift, server, namespace, deployment string
+	frontsFrom                                    string
+	seeds, workers                                int
+	latencyBudget                                 bool
+	failureBudget, cpuPerRequest                  float64
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == demoServer {
+		os.Exit(serveDemo(os.Args[2:]))
+	}
 	o := options{}
 	fs := flag.NewFlagSet("autoscale", flag.ExitOnError)
 	fs.StringVar(&o.mode, "mode", "live", "live (real demo processes) or sim (simulation)")
 	fs.StringVar(&o.profile, "profile", "", "arrival profile: step:…, ramp:…, spike:…, diurnal:…, burst:… or csv:FILE (default depends on -mode)")
-	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], avgirate[:w], avgirateup[:w], cpu, rps[:w], fixed (default depends on -mode)")
+	fs.StringVar(&o.signals, "signals", "", "signals to compare: inflight, rate[:w], irate[:w], avgirate[:w], avgirateup[:w] (the recommended form), cpu, rps[:w], fixed (default depends on -mode)")
+	fs.StringVar(&o.targets, "targets", "", "compare at equal cost: sweep each signal's target over these steady-state utilizations (e.g. 0.5,0.6,0.7,0.8,0.9) and print the fronts")
+	fs.StringVar(&o.frontsFrom, "fronts-from", "", "print the fronts (table, verdict, and -chart, -json) of a -targets JSON report instead of running")
+	fs.IntVar(&o.seeds, "seeds", 0, "seeds per point with -targets, -latency-budget or -recommend (default 5; 3 with -recommend)")
+	fs.IntVar(&o.workers, "workers", 0, "sim: simulations run at once (default the CPUs)")
+	fs.StringVar(&o.shift, "shift", "", "change the service time at unchanged arrivals: slowdown:x=5,at=300,len=600 or mix:from=0.05,to=0.4,heavy=10,at=300")
+	fs.BoolVar(&o.latencyBudget, "latency-budget", false, "sim: vary each stage of the signal path (scrape, KEDA cache, HPA sync, start-up, a 1-second path) and print the table")
+	fs.Float64Var(&o.failureBudget, "failure-budget", 0.1, "with -recommend: the failures allowed, percent of the requests")
+	fs.StringVar(&o.server, "server", "", "live: the demo server binary to run (default: this binary, in its demo-server role)")
+	fs.StringVar(&o.namespace, "namespace", lab.Namespace, "with -recommend: the namespace of the Deployment the ScaledObject scales")
+	fs.StringVar(&o.deployment, "deployment", lab.Deployment, "with -recommend: the Deployment the ScaledObject scales")
+	fs.Float64Var(&o.cpuPerRequest, "cpu-per-request", 0, "cores one request in service uses (default: 0.02 io, 1 cpu, or what the sweep measured)")
 	fs.StringVar(&o.jsonFile, "json", "", "write the report (a summary per signal and the time series) as JSON to FILE")
 	fs.StringVar(&o.csvFile, "csv", "", "write the time series as CSV to FILE")
 	fs.StringVar(&o.chartFile, "chart", "", "write an SVG chart of load, replicas and p95 to FILE")
@@ -67,8 +94,8 @@ func main() {
 	fs.IntVar(&o.slots, "slots", 0, "requests served at once per pod (default 4; cpu: the cores)")
 	fs.IntVar(&o.queue, "queue", 16, "wait queue per pod; more are refused with 503 (-1: unbounded)")
 	fs.Float64Var(&o.serviceMS, "service-ms", 0, "mean service time, ms (default: 50 live, 100 sim)")
-	fs.StringVar(&o.dist, "dist", "exp", "service-time distribution: exp, const, lognormal (each request asks the demo for its own time)")
-	fs.Float64Var(&o.cv, "cv", 1, "coefficient of variation of a lognormal service time")
+	fs.StringVar(&o.dist, "dist", "exp", "service-time distribution: exp, const, lognormal, pareto (each request asks the demo for its own time)")
+	fs.Float64Var(&o.cv, "cv", 1, "coefficient of variation of a lognormal or pareto service time")
 	fs.Float64Var(&o.cores, "cores", 1, "CPU request per pod (cores)")
 	fs.Float64Var(&o.timeout, "timeout", 10, "client timeout, seconds")
 	fs.IntVar(&o.minR, "min", 1, "minReplicas")
@@ -128,7 +155,7 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 	if err != nil {
 		return lab.Scenario{}, nil, err
 	}
-	sigList := pickString(o.signals, "inflight,rate:15s,avgirate:15s,rps:15s", "inflight,rate:1m,irate:1m,avgirate:1m,cpu,rps:1m")
+	sigList := pickString(o.signals, "inflight,rate:15s,avgirateup:15s,rps:15s", "inflight,rate:1m,irate:1m,avgirateup:1m,cpu,rps:1m")
 	sigs, err := lab.ParseSignals(sigList)
 	if err != nil {
 		return lab.Scenario{}, nil, err
@@ -156,6 +183,7 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 		return lab.Scenario{}, nil, fmt.Errorf("-workload cpu runs in -mode sim only: live pods share this machine's CPUs, so their capacity would not be their own")
 	case o.workload == "cpu":
 		svc = lab.CPUService(max(1, int(o.cores)), o.queue, mean)
+		svc.Dist, svc.CV = o.dist, o.cv
 	case o.workload == "io":
 		svc = lab.IOService(4, o.queue, mean)
 		svc.Cores = o.cores
@@ -165,6 +193,13 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 	}
 	if o.slots > 0 {
 		svc.Slots = o.slots
+	}
+	if o.cpuPerRequest > 0 {
+		svc.CPU = o.cpuPerRequest
+	}
+	shift, err := lab.ParseShift(o.shift)
+	if err != nil {
+		return lab.Scenario{}, nil, err
 	}
 	svc.Timeout = o.timeout
 	if threshold == 0 {
@@ -184,16 +219,15 @@ func scenario(o options) (lab.Scenario, []lab.Signal, error) {
 			startup = 30
 		}
 	}
-	initial := o.initial
-	if initial == 0 {
-		// As many as the autoscaler would hold at the starting rate.
-		initial = min(maxR, max(o.minR, int(math.Ceil(p.Rate(0)*svc.Mean/threshold))))
-	}
 	sc := lab.Scenario{
-		Profile: p, Service: svc, Threshold: threshold,
-		MinReplicas: o.minR, MaxReplicas: maxR, Initial: initial, StartupDelay: startup, LB: o.lb,
+		Profile: p, Service: svc, Shift: shift, Threshold: threshold,
+		MinReplicas: o.minR, MaxReplicas: maxR, Initial: o.initial, StartupDelay: startup, LB: o.lb,
 		ScrapeInterval: pick(o.scrape, 1, 15), SyncPeriod: pick(o.sync, 1, 15), CPUWindow: o.cpuWindow,
 		UseCachedMetrics: o.cached, PollingInterval: o.polling, Seed: o.seed,
+	}
+	if sc.Initial == 0 {
+		// As many as the autoscaler would hold at the starting rate.
+		sc.Initial = min(maxR, max(o.minR, int(math.Ceil(p.Rate(0)*sc.MeanAt(0)/threshold))))
 	}
 	if isLive {
 		sc.SampleInterval, sc.TransitionSpan, sc.Warmup = 1, 15, 8
@@ -271,6 +305,22 @@ func behavior(o options, isLive bool) (hpa.Behavior, string, error) {
 }
 
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	if o.frontsFrom != "" {
+		f, err := os.Open(o.frontsFrom)
+		if err != nil {
+			return err
+		}
+		rep, err := lab.ReadFrontJSON(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if err := lab.WriteFrontTable(stdout, rep); err != nil {
+			return err
+		}
+		return writeOutputs(o, func(w io.Writer) error { return lab.WriteFrontJSON(w, rep) }, nil,
+			func(w io.Writer) error { return lab.WriteFrontChart(w, rep) })
+	}
 	sc, sigs, err := scenario(o)
 	if err != nil {
 		return err
@@ -280,17 +330,70 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, format, args...)
 		}
 	}
+	utils, err := parseUtilizations(o.targets)
+	if err != nil {
+		return err
+	}
+	seeds := o.seeds
+	if seeds <= 0 {
+		seeds = 5
+		if o.recommend && utils == nil {
+			seeds = 3
+		}
+	}
+	workers := o.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	progress := func(what string) func(done, total int) {
+		return func(done, total int) { logf("\r%s: %d/%d simulations", what, done, total) }
+	}
+	switch {
+	case o.latencyBudget:
+		if o.mode != "sim" {
+			return fmt.Errorf("-latency-budget runs in -mode sim only")
+		}
+		u := 0.7
+		if len(utils) > 0 {
+			u = utils[0]
+		}
+		sc = sc.AtUtilization(u, o.initial == 0)
+		rows, err := sim.Budget(ctx, sc, sigs, sim.BudgetVariants(), seeds, workers, progress("latency budget"))
+		logf("\n")
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		fmt.Fprintf(stdout, "  latency budget · profile %s · targets at utilization %.2f · %d seeds (mean ± 95%% interval) · Δ: against the first row\n\n", sc.Profile.Name, u, seeds)
+		if err := sim.WriteBudget(stdout, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n  %s\n", budgetVerdict(rows))
+		return nil
+	case utils != nil && !o.recommend:
+		rep, err := fronts(ctx, o, sc, sigs, utils, seeds, workers, logf)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		if rep.Interrupted {
+			fmt.Fprintln(stdout, "  Interrupted: what was measured so far")
+		}
+		if err := lab.WriteFrontTable(stdout, rep); err != nil {
+			return err
+		}
+		return writeOutputs(o, func(w io.Writer) error { return lab.WriteFrontJSON(w, rep) }, nil,
+			func(w io.Writer) error { return lab.WriteFrontChart(w, rep) })
+	}
 	rep := &lab.Report{Mode: o.mode, Scenario: sc}
 	var runErr error
 	if o.mode == "live" {
-		bin, cleanup, err := live.BuildServer(ctx)
+		bin, args, cleanup, err := server(o)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
 		for _, sig := range sigs {
 			logf("live: %s (%s)\n", sig.Name, sig.Query())
-			r, err := live.Run(ctx, live.Config{Server: bin, Scenario: sc, Signal: sig, Prometheus: o.prometheus, Log: logf})
+			r, err := live.Run(ctx, live.Config{Server: bin, ServerArgs: args, Scenario: sc, Signal: sig, Prometheus: o.prometheus, Log: logf})
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
@@ -321,7 +424,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 		}
 		if o.recommend && runErr == nil {
-			rec, err := sim.Recommend(ctx, sc, sigs, func(done, total int) { logf("\rrecommend: %d/%d settings", done, total) })
+			if utils == nil {
+				utils = []float64{0.5, 0.6, 0.7, 0.8, 0.9}
+			}
+			rec, err := sim.Recommend(ctx, sc, sigs, sim.RecommendConfig{
+				Utilizations: utils, Seeds: seeds, Workers: workers, BudgetPct: o.failureBudget,
+				AutoInitial: o.initial == 0, Namespace: o.namespace, Deployment: o.deployment,
+			}, progress("recommend"))
 			logf("\n")
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -344,18 +453,70 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := lab.WriteTable(stdout, rep); err != nil {
 		return err
 	}
+	return writeOutputs(o, func(w io.Writer) error { return lab.WriteJSON(w, rep) },
+		func(w io.Writer) error { return lab.WriteCSV(w, rep) }, func(w io.Writer) error { return lab.WriteChart(w, rep) })
+}
+
+// fronts sweeps the targets: in sim over every seed at once; live one run
+// after another (keep it short: signals × targets × seeds runs of the
+// profile).
+func fronts(ctx context.Context, o options, sc lab.Scenario, sigs []lab.Signal, utils []float64, seeds, workers int, logf func(string, ...any)) (*lab.FrontReport, error) {
+	if o.mode == "sim" {
+		rep, err := sim.Fronts(ctx, sc, sigs, utils, seeds, workers, o.initial == 0, func(done, total int) { logf("\rfronts: %d/%d simulations", done, total) })
+		logf("\n")
+		return rep, err
+	}
+	bin, args, cleanup, err := server(o)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	rep := &lab.FrontReport{Mode: "live", Scenario: sc, Utilizations: utils, Seeds: seeds}
+	var runErr error
+	for _, sig := range sigs {
+		for _, u := range utils {
+			c := sc.AtUtilization(u, o.initial == 0)
+			var runs []lab.Run
+			for k := range seeds {
+				c.Seed = sc.Seed + uint64(k)
+				logf("live: %s at utilization %.2f, seed %d\n", sig.Name, u, c.Seed)
+				r, err := live.Run(ctx, live.Config{Server: bin, ServerArgs: args, Scenario: c, Signal: sig, Prometheus: o.prometheus, Log: logf})
+				if err != nil {
+					runErr = err
+					break
+				}
+				runs = append(runs, r)
+			}
+			if len(runs) > 0 {
+				target, unit := sig.TargetOf(sc.TargetsAt(u))
+				rep.Points = append(rep.Points, lab.PointFrom(runs, sig.Name, u, target, unit))
+			}
+			if runErr != nil {
+				break
+			}
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	rep.Interrupted = runErr != nil
+	rep.Finish()
+	return rep, runErr
+}
+
+func writeOutputs(o options, js, csv, chart func(io.Writer) error) error {
 	for _, out := range []struct {
 		file  string
-		write func(io.Writer, *lab.Report) error
-	}{{o.jsonFile, lab.WriteJSON}, {o.csvFile, lab.WriteCSV}, {o.chartFile, lab.WriteChart}} {
-		if out.file == "" {
+		write func(io.Writer) error
+	}{{o.jsonFile, js}, {o.csvFile, csv}, {o.chartFile, chart}} {
+		if out.file == "" || out.write == nil {
 			continue
 		}
 		f, err := os.Create(out.file)
 		if err != nil {
 			return err
 		}
-		err = out.write(f, rep)
+		err = out.write(f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -364,4 +525,97 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// parseUtilizations reads -targets: steady-state utilizations in (0, 1).
+func parseUtilizations(list string) ([]float64, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(v > 0 && v < 1) {
+			return nil, fmt.Errorf("-targets %q: want steady-state utilizations between 0 and 1, such as 0.5,0.6,0.7,0.8,0.9", list)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// budgetVerdict compares the usual Prometheus path (the first variant)
+// with the 1-second path, per signal.
+func budgetVerdict(rows []sim.BudgetRow) string {
+	base := map[string]lab.FrontPoint{}
+	fast := map[string]lab.FrontPoint{}
+	var order []string
+	for _, r := range rows {
+		if _, ok := base[r.Point.Signal]; !ok {
+			base[r.Point.Signal] = r.Point
+			order = append(order, r.Point.Signal)
+		}
+		if r.Variant == "1-second path: scrape 1 s, sync 1 s" {
+			fast[r.Point.Signal] = r.Point
+		}
+	}
+	var parts []string
+	for _, s := range order {
+		f, ok := fast[s]
+		if !ok {
+			continue
+		}
+		b := base[s]
+		parts = append(parts, fmt.Sprintf("%s %s → %s %% failed, %+.0f %% replica·s, %+.0f s to capacity", s,
+			b.FailedPct.Format(1, 2), f.FailedPct.Format(1, 2), 100*(f.ReplicaSeconds.Mean/b.ReplicaSeconds.Mean-1), f.TimeToCapacityS.Mean-b.TimeToCapacityS.Mean))
+	}
+	return "verdict: a 1-second path against the Prometheus path: " + strings.Join(parts, "; ")
+}
+
+// demoServer is the first argument that makes this binary a demo server
+// (live mode runs its replicas so, and needs no build or repository).
+const demoServer = "demo-server"
+
+// server returns the demo server binary and its leading arguments: -server,
+// else this binary in its demo-server role.
+func server(o options) (string, []string, func(), error) {
+	if o.server != "" {
+		return o.server, nil, func() {}, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("live: find this binary to run the demo (give -server): %w", err)
+	}
+	return self, []string{demoServer}, func() {}, nil
+}
+
+// serveDemo runs the demo server (examples/server's flags that the lab
+// uses) until SIGTERM, then drains.
+func serveDemo(args []string) int {
+	var cfg demo.Config
+	fs := flag.NewFlagSet(demoServer, flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:0", "listen address")
+	fs.IntVar(&cfg.Limit, "limit", 0, "requests served at once")
+	fs.IntVar(&cfg.LimitQueue, "limit-queue", 0, "requests waiting")
+	fs.StringVar(&cfg.InstanceID, "instance-id", "", "service.instance.id")
+	drain := fs.Duration("shutdown-timeout", 15*time.Second, "drain time")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := demo.Start(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "demo-server: %v\n", err)
+		return 1
+	}
+	// live.Run reads this line for the addresses.
+	fmt.Fprintf(os.Stderr, "demo-server: serving %s metrics at %s\n", srv.URL, srv.MetricsURL)
+	<-ctx.Done()
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return 1
+	}
+	return 0
 }

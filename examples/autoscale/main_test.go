@@ -9,7 +9,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otel-runway/runway/examples/autoscale/sim"
 )
+
+// TestMain lets the test binary serve as the live pods' demo server, as
+// the lab's binary does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == demoServer {
+		os.Exit(serveDemo(os.Args[2:]))
+	}
+	os.Exit(m.Run())
+}
 
 func simOptions(dir string) options {
 	return options{
@@ -110,6 +121,9 @@ func TestBadFlags(t *testing.T) {
 		{"lb", func(o *options) { o.lb = "hash" }, "lb"},
 		{"workload", func(o *options) { o.workload = "gpu" }, "-workload"},
 		{"cpu workload live", func(o *options) { o.mode, o.workload = "live", "cpu" }, "-workload cpu"},
+		{"targets", func(o *options) { o.targets = "0.5,1.2" }, "-targets"},
+		{"shift", func(o *options) { o.shift = "slowdown:x=-1" }, "shift"},
+		{"latency budget live", func(o *options) { o.mode, o.latencyBudget = "live", true }, "-latency-budget"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := simOptions(t.TempDir())
@@ -158,5 +172,89 @@ func TestBehaviorFlag(t *testing.T) {
 		if _, _, err := scenario(o); err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("%s: err %v, want one naming it", flag, err)
 		}
+	}
+}
+
+// -targets sweeps every signal over the targets and seeds: the table
+// marks the fronts, compares them at equal replica-seconds and ends with
+// the verdict; the chart and JSON hold every point.
+func TestFrontsCommand(t *testing.T) {
+	o := simOptions(t.TempDir())
+	o.quiet = true
+	o.profile, o.signals, o.targets, o.seeds = "step:low=50,high=150,at=120,dur=400", "inflight,avgirateup:1m,rps:1m,cpu", "0.5,0.7,0.9", 2
+	o.shift = "slowdown:x=2,at=200,len=100"
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"slowdown ×2 at 200 s", "At equal replica·s", "\n  verdict: at equal replica·s", "avgirateup:1m", "% CPU", "req/s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(o.jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Points []struct {
+			Signal string `json:"signal"`
+			Failed struct {
+				N int `json:"n"`
+			} `json:"failed_pct"`
+		} `json:"points"`
+		Verdict string `json:"verdict"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Points) != 4*3 || rep.Points[0].Failed.N != 2 || !strings.HasPrefix(rep.Verdict, "verdict:") {
+		t.Errorf("JSON: %d points, first over %d seeds, verdict %q", len(rep.Points), rep.Points[0].Failed.N, rep.Verdict)
+	}
+	if svg, err := os.ReadFile(o.chartFile); err != nil || strings.Count(string(svg), "<circle") != 2*4*3 {
+		t.Errorf("chart: %v, %d points", err, strings.Count(string(svg), "<circle"))
+	}
+}
+
+// -latency-budget runs each stage of the signal path and ends with the
+// comparison of the 1-second path with the Prometheus path.
+func TestLatencyBudgetCommand(t *testing.T) {
+	o := simOptions(t.TempDir())
+	o.quiet = true
+	o.profile, o.signals, o.seeds, o.latencyBudget = "step:low=50,high=150,at=120,dur=300", "inflight", 2, true
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range sim.BudgetVariants() {
+		if !strings.Contains(out.String(), v.Name) {
+			t.Errorf("table lacks %q", v.Name)
+		}
+	}
+	if !strings.Contains(out.String(), "verdict: a 1-second path against the Prometheus path: inflight ") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// Live mode needs neither the repository nor a Go toolchain: run from an
+// empty directory, the binary serves as its own demo pods.
+func TestLiveOutsideTheRepository(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live: about 20 s")
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("PATH", "")
+	o := simOptions(t.TempDir())
+	o.mode, o.quiet = "live", true
+	o.profile, o.signals, o.maxR = "step:low=20,high=60,at=3,dur=8", "inflight", 3
+	o.jsonFile, o.csvFile, o.chartFile = "", "", ""
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, o, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "  inflight ") || !strings.Contains(out.String(), "verdict: fewest failures inflight") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -56,7 +56,7 @@ func WriteChart(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, left, left+plotW, y(tv), y(tv))
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-4, y(tv)+4, tickFmt(tv))
 		}
-		for _, st := range r.Scenario.Profile.Steps {
+		for _, st := range r.Scenario.Steps() {
 			if st <= end {
 				fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#bbb" stroke-dasharray="4 3"/>`+"\n", x(st), x(st), y0, y0+panelH)
 			}
@@ -120,7 +120,7 @@ func WriteChart(w io.Writer, r *Report) error {
 	var need [][2]float64
 	if len(r.Runs) > 0 {
 		for _, s := range r.Runs[0].Series {
-			need = append(need, [2]float64{s.T, float64(r.Scenario.Needed(s.OfferedRPS))})
+			need = append(need, [2]float64{s.T, float64(r.Scenario.NeededAt(s.T, s.OfferedRPS))})
 		}
 	}
 	for i, run := range r.Runs {

@@ -8,12 +8,15 @@ import (
 	"errors"
 	"io"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/otel-runway/runway/examples/loadtest/sweep"
+	"github.com/otel-runway/runway/examples/scalequery"
 )
 
 func TestParseProfile(t *testing.T) {
@@ -173,8 +176,24 @@ func TestParseSignals(t *testing.T) {
 	if len(sigs) != 5 || sigs[1].Window != 60 || sigs[2].Window != 30 || sigs[4].Window != 120 {
 		t.Fatalf("signals = %+v", sigs)
 	}
-	if q := sigs[2].Query(); q != `sum(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[30s]))` {
-		t.Errorf("query = %s", q)
+	// Every query comes from scalequery, on the lab's namespace and
+	// Deployment: never a service or job selector.
+	for i, form := range map[int]scalequery.Form{0: scalequery.Gauge, 1: scalequery.Rate, 2: scalequery.IRate, 4: scalequery.RPS} {
+		spec := scalequery.Spec{Namespace: Namespace, Deployment: Deployment, Form: form, Window: time.Duration(sigs[i].Window) * time.Second}
+		if form == scalequery.Gauge {
+			spec.Window = 0
+		}
+		want, _ := spec.Query()
+		if q := sigs[i].Query(); q != want || strings.Contains(q, "service=") {
+			t.Errorf("%s: query = %s, want %s", sigs[i].Name, q, want)
+		}
+	}
+	up, _ := ParseSignals("avgirateup:30s")
+	if q := up[0].Query(); !strings.Contains(q, `and on(namespace, pod) up{namespace="default",pod=~"runway-demo-[a-z0-9]+-[a-z0-9]{5}"}`) || !strings.Contains(q, "[30s:1s]") {
+		t.Errorf("avgirateup: query = %s", q)
+	}
+	if !regexp.MustCompile(`^runway-demo-[a-z0-9]+-[a-z0-9]{5}$`).MatchString(PodName(7)) {
+		t.Errorf("PodName(7) = %s does not match the Deployment's pod pattern", PodName(7))
 	}
 	for _, bad := range []string{"", "mem", "cpu:1m", "rate:x"} {
 		if _, err := ParseSignals(bad); err == nil {
@@ -269,23 +288,39 @@ func TestOutputs(t *testing.T) {
 	}
 }
 
+// Choose takes the cheapest setting within the failure budget, and the
+// ScaledObject carries that setting's own threshold and the scalequery
+// query of its form.
 func TestRecommendationScaledObject(t *testing.T) {
+	st := func(m float64) Stat { return Stat{Mean: m, N: 5} }
 	cands := []Candidate{
-		{Signal: "inflight", Threshold: 3, Score: 5, Failed: 0.010},
-		{Signal: "rate:1m", Threshold: 3, Score: 1, Failed: 0.030},
-		{Signal: "irate:1m", Query: `sum(irate(x[1m]))`, Threshold: 2.25, Behavior: "fast-up", Score: 2, Failed: 0.0105},
+		{Signal: "inflight", Target: 3, Unit: "in flight", FailedPct: st(0.05), ReplicaSeconds: st(900)},
+		{Signal: "rps:1m", Target: 21.71, Unit: "req/s", Utilization: 0.54, FailedPct: st(0.09), ReplicaSeconds: st(800), Behavior: "fast-up"},
+		{Signal: "irate:1m", Target: 2.25, Unit: "in flight", FailedPct: st(0.3), ReplicaSeconds: st(500)},
 	}
-	best := Choose(cands)
-	if best.Signal != "irate:1m" || cands[1].Eligible || !cands[0].Eligible {
-		t.Fatalf("Choose = %s (%+v), want the lowest score among those failing within a tenth of the fewest", best.Signal, cands)
+	best, within := Choose(cands, 0.1)
+	if !within || best.Signal != "rps:1m" || cands[2].Eligible || !cands[0].Eligible {
+		t.Fatalf("Choose = %s (%+v), want the cheapest within the budget", best.Signal, cands)
+	}
+	why := Explain(best, cands, 0.1, true, &Service{Slots: 4, Mean: 0.1})
+	for _, want := range []string{"21.71 req/s", "54% of its 4 slots", "inflight's cheapest within it: 3.00 in flight per pod"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("Explain lacks %q: %s", want, why)
+		}
+	}
+	if b, within := Choose(append([]Candidate(nil), cands...), 0.01); within || b.Signal != "inflight" {
+		t.Errorf("over budget: Choose = %s, %v; want the one that failed least", b.Signal, within)
 	}
 	sc := sampleReport().Scenario
-	y, err := ScaledObject(best, &sc, Behaviors()[1].Behavior)
+	y, err := ScaledObject(best, &sc, Behaviors()[1].Behavior, "shop", "api")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var obj struct {
-		Kind string `json:"kind"`
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
 		Spec struct {
 			Advanced struct {
 				HPA struct {
@@ -303,17 +338,24 @@ func TestRecommendationScaledObject(t *testing.T) {
 				} `json:"horizontalPodAutoscalerConfig"`
 			} `json:"advanced"`
 			Triggers []struct {
-				Type     string            `json:"type"`
-				Metadata map[string]string `json:"metadata"`
+				Type       string            `json:"type"`
+				MetricType string            `json:"metricType"`
+				Metadata   map[string]string `json:"metadata"`
 			} `json:"triggers"`
 		} `json:"spec"`
 	}
 	if err := yaml.Unmarshal([]byte(y), &obj); err != nil {
 		t.Fatal(err)
 	}
+	spec := scalequery.Spec{Namespace: "shop", Deployment: "api", Form: scalequery.RPS, Window: time.Minute}
+	want, _ := spec.Query()
 	tr := obj.Spec.Triggers
-	if obj.Kind != "ScaledObject" || len(tr) != 1 || tr[0].Metadata["query"] != `sum(irate(x[1m]))` || tr[0].Metadata["threshold"] != "2.25" {
-		t.Errorf("ScaledObject:\n%s", y)
+	if obj.Kind != "ScaledObject" || obj.Metadata.Namespace != "shop" || len(tr) != 1 || tr[0].Metadata["query"] != want ||
+		tr[0].Metadata["threshold"] != "21.71" || tr[0].MetricType != "AverageValue" || tr[0].Metadata["serverAddress"] != scalequery.DefaultServerAddress {
+		t.Errorf("ScaledObject (want query %s, threshold 21.71):\n%s", want, y)
+	}
+	if !strings.Contains(y, "threshold 21.71 req/s per pod") {
+		t.Errorf("the header does not explain the threshold:\n%s", y)
 	}
 	if p := obj.Spec.Advanced.HPA.Behavior.ScaleUp.Policies; len(p) != 2 || p[1].Value != 10 || obj.Spec.Advanced.HPA.Behavior.ScaleDown.Window != 300 {
 		t.Errorf("behavior:\n%s", y)
@@ -323,7 +365,7 @@ func TestRecommendationScaledObject(t *testing.T) {
 	if Behaviors()[0].Name != "none" || !Behaviors()[0].Behavior.IsZero() {
 		t.Fatalf("the first behavior is %q, want none", Behaviors()[0].Name)
 	}
-	y, err = ScaledObject(best, &sc, Behaviors()[0].Behavior)
+	y, err = ScaledObject(best, &sc, Behaviors()[0].Behavior, "shop", "api")
 	if err != nil {
 		t.Fatal(err)
 	}

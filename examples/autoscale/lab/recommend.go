@@ -10,30 +10,38 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/otel-runway/runway/examples/autoscale/hpa"
+	"github.com/otel-runway/runway/examples/scalequery"
 )
 
-// Candidate is one autoscaler setting the recommendation tried.
+// Candidate is one autoscaler setting the recommendation tried: a signal
+// form at a per-pod target (in the signal's own unit, the number the
+// ScaledObject's threshold carries) under a behavior, over seeds.
 type Candidate struct {
-	Signal    string  `json:"signal"`
-	Query     string  `json:"query"`
-	Threshold float64 `json:"threshold"`
-	Behavior  string  `json:"behavior"`
-	P95S      float64 `json:"p95_s"`
-	// Failed is errors plus timeouts over requests.
-	Failed         float64 `json:"failed_fraction"`
-	ReplicaSeconds float64 `json:"replica_seconds"`
-	// Score is p95 × replica-seconds: lower holds p95 better per
-	// replica-second.
-	Score    float64 `json:"score"`
-	Eligible bool    `json:"eligible"`
+	Signal string `json:"signal"`
+	Query  string `json:"query"`
+	// Target is the per-pod threshold in Unit; Utilization the steady-state
+	// utilization it holds.
+	Target      float64 `json:"target"`
+	Unit        string  `json:"unit"`
+	Utilization float64 `json:"utilization"`
+	Behavior    string  `json:"behavior"`
+	// FailedPct is errors and timeouts in percent of the requests.
+	FailedPct      Stat `json:"failed_pct"`
+	P95S           Stat `json:"p95_s"`
+	ReplicaSeconds Stat `json:"replica_seconds"`
+	// Eligible: within the failure budget.
+	Eligible bool `json:"eligible"`
 }
 
-// Recommendation is the best candidate and the ScaledObject for it.
+// Recommendation is the best candidate, why, and the ScaledObject for it.
 type Recommendation struct {
-	Best         Candidate   `json:"best"`
-	Candidates   []Candidate `json:"candidates"`
-	Rule         string      `json:"rule"`
-	ScaledObject string      `json:"scaled_object"`
+	Best       Candidate   `json:"best"`
+	Candidates []Candidate `json:"candidates"`
+	// BudgetPct is the failure budget, percent of the requests.
+	BudgetPct    float64 `json:"failure_budget_pct"`
+	Rule         string  `json:"rule"`
+	Why          string  `json:"why"`
+	ScaledObject string  `json:"scaled_object"`
 }
 
 // NamedBehavior is a behavior with a name for reports.
@@ -58,43 +66,90 @@ func Behaviors() []NamedBehavior {
 	}
 }
 
-// Choose marks the eligible candidates and picks the best: failures
-// first, then cost. A candidate is eligible when it failed (errors and
-// timeouts) at most 0.1 percentage point, or a tenth, more than the
-// candidate that failed least; among those the lowest p95 ×
-// replica-seconds wins.
-func Choose(cands []Candidate) Candidate {
-	least := 1.0
-	for _, c := range cands {
-		least = min(least, c.Failed)
+// CandidateFrom is the front point p of a signal form under a behavior.
+func CandidateFrom(p FrontPoint, query, behavior string) Candidate {
+	return Candidate{
+		Signal: p.Signal, Query: query, Target: p.Target, Unit: p.Unit, Utilization: p.Utilization, Behavior: behavior,
+		FailedPct: p.FailedPct, P95S: p.P95S, ReplicaSeconds: p.ReplicaSeconds,
 	}
-	limit := least + max(0.001, 0.1*least)
-	best := -1
+}
+
+// Choose marks the candidates within the failure budget (mean failures
+// at most budgetPct percent of the requests) and picks the cheapest of
+// them in replica-seconds, the lower p95 between equals: the point of the
+// fronts where the budget meets the least cost. When none is within the
+// budget it picks the one that failed least.
+func Choose(cands []Candidate, budgetPct float64) (best Candidate, within bool) {
+	b := -1
 	for i := range cands {
-		cands[i].Eligible = cands[i].Failed <= limit
-		if cands[i].Eligible && (best < 0 || cands[i].Score < cands[best].Score) {
-			best = i
+		c := &cands[i]
+		c.Eligible = c.FailedPct.Mean <= budgetPct
+		if !c.Eligible {
+			continue
+		}
+		if b < 0 || c.ReplicaSeconds.Mean < cands[b].ReplicaSeconds.Mean ||
+			c.ReplicaSeconds.Mean == cands[b].ReplicaSeconds.Mean && c.P95S.Mean < cands[b].P95S.Mean {
+			b = i
 		}
 	}
-	return cands[best]
+	if b >= 0 {
+		return cands[b], true
+	}
+	for i := range cands {
+		if b < 0 || cands[i].FailedPct.Mean < cands[b].FailedPct.Mean {
+			b = i
+		}
+	}
+	return cands[b], false
 }
 
-// CandidateFrom scores a run.
-func CandidateFrom(run *Run, threshold float64, behavior string) Candidate {
-	s := run.Summary
-	failed := 0.0
-	if s.Requests > 0 {
-		failed = float64(s.Errors+s.Timeouts) / float64(s.Requests)
+// Explain says why best was chosen, in the candidates' own numbers.
+func Explain(best Candidate, cands []Candidate, budgetPct float64, within bool, svc *Service) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s at %s per pod: the threshold that holds a pod at %.0f%% of its %d slots × %.0f ms in a steady state",
+		best.Signal, fmtTarget(best.Target, best.Unit), 100*best.Utilization, svc.Slots, 1000*svc.Mean)
+	switch best.Unit {
+	case "req/s":
+		fmt.Fprintf(&b, " (%.2f × %d / %.3f s)", best.Utilization, svc.Slots, svc.Mean)
+	case "in flight":
+		fmt.Fprintf(&b, " (%.2f in service + %.2f waiting, Erlang C)", best.Utilization*float64(svc.Slots), best.Target-best.Utilization*float64(svc.Slots))
 	}
-	return Candidate{
-		Signal: s.Signal, Query: s.Query, Threshold: threshold, Behavior: behavior,
-		P95S: s.P95S, Failed: failed, ReplicaSeconds: s.ReplicaSeconds,
-		Score: s.P95S * s.ReplicaSeconds,
+	fmt.Fprintf(&b, ", behavior %s; failed %s %% (95%% interval over %d seeds), p95 %s ms, %s replica·s",
+		best.Behavior, best.FailedPct.Format(1, 3), best.FailedPct.N, best.P95S.Format(1000, 0), best.ReplicaSeconds.Format(1, 0))
+	n := 0
+	for _, c := range cands {
+		if c.Eligible {
+			n++
+		}
 	}
+	if within {
+		fmt.Fprintf(&b, "; the cheapest of the %d of %d settings within the %.2f %% failure budget", n, len(cands), budgetPct)
+		// The cheapest setting of each other signal within the budget.
+		seen := map[string]bool{best.Signal: true}
+		for _, c := range cands {
+			if !c.Eligible || seen[c.Signal] {
+				continue
+			}
+			cheapest := c
+			for _, d := range cands {
+				if d.Eligible && d.Signal == c.Signal && d.ReplicaSeconds.Mean < cheapest.ReplicaSeconds.Mean {
+					cheapest = d
+				}
+			}
+			seen[c.Signal] = true
+			fmt.Fprintf(&b, "; %s's cheapest within it: %s per pod, %s replica·s (%+.1f %%)", c.Signal, fmtTarget(cheapest.Target, cheapest.Unit),
+				cheapest.ReplicaSeconds.Format(1, 0), 100*(cheapest.ReplicaSeconds.Mean/best.ReplicaSeconds.Mean-1))
+		}
+	} else {
+		fmt.Fprintf(&b, "; no setting met the %.2f %% failure budget: this one failed least", budgetPct)
+	}
+	return b.String()
 }
 
-// ScaledObject returns the KEDA ScaledObject of a candidate.
-func ScaledObject(c Candidate, sc *Scenario, b hpa.Behavior) (string, error) {
+// ScaledObject returns the KEDA ScaledObject of a candidate for the
+// Deployment in namespace: the query from package scalequery, the
+// threshold the candidate's per-pod target.
+func ScaledObject(c Candidate, sc *Scenario, b hpa.Behavior, namespace, deployment string) (string, error) {
 	type policy struct {
 		Type          string `json:"type"`
 		Value         int32  `json:"value"`
@@ -118,21 +173,29 @@ func ScaledObject(c Candidate, sc *Scenario, b hpa.Behavior) (string, error) {
 		}
 		return out
 	}
-	query := c.Query
-	threshold := strconv.FormatFloat(c.Threshold, 'f', -1, 64)
-	if strings.Contains(c.Signal, "rps") {
-		threshold = strconv.FormatFloat(c.Threshold/sc.Service.Mean, 'f', 2, 64)
+	sigs, err := ParseSignals(c.Signal)
+	if err != nil {
+		return "", err
 	}
-	spec := map[string]any{
-		"scaleTargetRef":  map[string]any{"name": "runway-demo"},
+	spec, ok := sigs[0].Spec(namespace, deployment)
+	if !ok {
+		return "", fmt.Errorf("recommend: %s has no Prometheus trigger", c.Signal)
+	}
+	query, err := spec.Query()
+	if err != nil {
+		return "", err
+	}
+	threshold := strconv.FormatFloat(c.Target, 'f', 2, 64)
+	body := map[string]any{
+		"scaleTargetRef":  map[string]any{"name": deployment},
 		"pollingInterval": int(sc.PollingInterval),
 		"minReplicaCount": sc.MinReplicas,
 		"maxReplicaCount": sc.MaxReplicas,
 		"triggers": []any{map[string]any{
 			"type":       "prometheus",
-			"metricType": "AverageValue",
+			"metricType": spec.MetricType(),
 			"metadata": map[string]any{
-				"serverAddress": "http://prometheus.monitoring.svc:9090",
+				"serverAddress": scalequery.DefaultServerAddress,
 				"query":         query,
 				"threshold":     threshold,
 			},
@@ -140,7 +203,7 @@ func ScaledObject(c Candidate, sc *Scenario, b hpa.Behavior) (string, error) {
 	}
 	if !b.IsZero() {
 		// Without it KEDA creates an HPA with no behavior, as simulated.
-		spec["advanced"] = map[string]any{
+		body["advanced"] = map[string]any{
 			"horizontalPodAutoscalerConfig": map[string]any{
 				"behavior": map[string]any{
 					"scaleUp":   conv(b.ScaleUp, hpa.DefaultScaleUp()),
@@ -152,29 +215,30 @@ func ScaledObject(c Candidate, sc *Scenario, b hpa.Behavior) (string, error) {
 	obj := map[string]any{
 		"apiVersion": "keda.sh/v1alpha1",
 		"kind":       "ScaledObject",
-		"metadata":   map[string]any{"name": "runway-demo"},
-		"spec":       spec,
+		"metadata":   map[string]any{"name": deployment, "namespace": namespace},
+		"spec":       body,
 	}
 	out, err := yaml.Marshal(obj)
 	if err != nil {
 		return "", err
 	}
-	head := fmt.Sprintf("# Recommended by the autoscaling lab: %s, threshold %s, behavior %s.\n# In simulation: p95 %.0f ms, %.0f replica-seconds, %.2f%% failed.\n",
-		c.Signal, threshold, c.Behavior, c.P95S*1000, c.ReplicaSeconds, 100*c.Failed)
+	head := fmt.Sprintf("# Recommended by the autoscaling lab: %s, threshold %s %s per pod (steady-state utilization %.2f), behavior %s.\n# In simulation: failed %s %%, p95 %s ms, %s replica-seconds (mean ± 95%% interval over %d seeds).\n",
+		c.Signal, threshold, c.Unit, c.Utilization, c.Behavior, c.FailedPct.Format(1, 3), c.P95S.Format(1000, 0), c.ReplicaSeconds.Format(1, 0), c.FailedPct.N)
 	return head + string(out), nil
 }
 
 func writeRecommendation(b io.Writer, r *Recommendation) {
 	fmt.Fprintf(b, "  Recommendation (%s):\n", r.Rule)
-	fmt.Fprintf(b, "  %-12s %9s %-20s %8s %8s %11s %12s\n", "signal", "threshold", "behavior", "p95 ms", "failed", "replica·s", "p95×repl·s")
+	fmt.Fprintf(b, "  %-14s %18s %5s %-20s │ %13s %10s %15s\n", "signal", "threshold/pod", "ρ", "behavior", "failed %", "p95 ms", "replica·s")
 	for _, c := range r.Candidates {
 		mark := ""
 		if c == r.Best {
 			mark = "  ← best"
 		} else if !c.Eligible {
-			mark = "  (fails more)"
+			mark = "  (over budget)"
 		}
-		fmt.Fprintf(b, "  %-12s %9.2f %-20s %8.0f %7.2f%% %11.0f %12.1f%s\n", c.Signal, c.Threshold, c.Behavior, c.P95S*1000, 100*c.Failed, c.ReplicaSeconds, c.Score, mark)
+		fmt.Fprintf(b, "  %-14s %18s %5.2f %-20s │ %13s %10s %15s%s\n", c.Signal, fmtTarget(c.Target, c.Unit), c.Utilization, c.Behavior,
+			c.FailedPct.Format(1, 3), c.P95S.Format(1000, 0), c.ReplicaSeconds.Format(1, 0), mark)
 	}
-	fmt.Fprintf(b, "\n%s", r.ScaledObject)
+	fmt.Fprintf(b, "\n  Why: %s.\n\n%s", r.Why, r.ScaledObject)
 }

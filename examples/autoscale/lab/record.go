@@ -55,8 +55,11 @@ type Summary struct {
 	// serve the new rate under the headroom; -1 if never.
 	TimeToCapacityS []float64 `json:"time_to_capacity_s"`
 	ReplicaSeconds  float64   `json:"replica_seconds"`
-	ScaleEvents     int       `json:"scale_events"`
-	PeakReplicas    int       `json:"peak_replicas"`
+	// Utilization is the pods' busy slot-seconds over the slot-seconds
+	// paid for (replica-seconds × slots).
+	Utilization  float64 `json:"utilization"`
+	ScaleEvents  int     `json:"scale_events"`
+	PeakReplicas int     `json:"peak_replicas"`
 	// MeanWaitS and WaitedFraction are the queueing delay before service
 	// and the share of requests that waited at all.
 	MeanWaitS      float64 `json:"mean_wait_s"`
@@ -78,6 +81,8 @@ type Recorder struct {
 	bins  []Sample
 	hists []Hist
 
+	steps            []float64
+	busy             float64
 	all, trans       Hist
 	errs, tos        int
 	transErrs, trTOs int
@@ -97,7 +102,7 @@ type Recorder struct {
 // NewRecorder records a run of sig in sc.
 func NewRecorder(sc *Scenario, sig Signal) *Recorder {
 	n := int(math.Ceil(sc.Profile.Duration()/sc.SampleInterval)) + 1
-	r := &Recorder{sc: sc, sig: sig, bins: make([]Sample, n), hists: make([]Hist, n), lastSignal: math.NaN()}
+	r := &Recorder{sc: sc, sig: sig, bins: make([]Sample, n), hists: make([]Hist, n), lastSignal: math.NaN(), steps: sc.Steps()}
 	for i := range r.bins {
 		r.bins[i].T = float64(i) * sc.SampleInterval
 		r.bins[i].OfferedRPS = sc.Profile.Rate(r.bins[i].T)
@@ -111,7 +116,7 @@ func (r *Recorder) bin(t float64) int {
 }
 
 func (r *Recorder) inTransition(t float64) bool {
-	for _, s := range r.sc.Profile.Steps {
+	for _, s := range r.steps {
 		if t >= s && t < s+r.sc.TransitionSpan {
 			return true
 		}
@@ -146,6 +151,10 @@ func (r *Recorder) Done(arrived, t float64) {
 	r.bins[i].Done++
 	r.hists[i].Add(lat)
 }
+
+// Busy records d seconds of a slot in service (for a request that
+// arrived from t=0 on).
+func (r *Recorder) Busy(d float64) { r.busy += d }
 
 // Failed records a request refused (timeout false) or abandoned at its
 // timeout (timeout true).
@@ -216,15 +225,19 @@ func (r *Recorder) Finish(end float64, interrupted bool) Run {
 	if r.sig.Kind == Fixed {
 		s.Target = 0
 	}
+	if r.replicaSec > 0 {
+		s.Utilization = r.busy / (r.replicaSec * float64(r.sc.Service.Slots))
+	}
 	if r.started > 0 {
 		s.MeanWaitS = r.waitSum / float64(r.started)
 		s.WaitedFraction = float64(r.waited) / float64(r.started)
 	}
-	for _, st := range r.sc.Profile.Steps {
+	for _, st := range r.steps {
 		if st > end {
 			continue
 		}
-		need := r.sc.Needed(r.sc.Profile.TargetAfter(st, r.sc.TransitionSpan))
+		need := max(r.sc.NeededAt(st, r.sc.Profile.TargetAfter(st, r.sc.TransitionSpan)),
+			r.sc.NeededAt(st+r.sc.TransitionSpan, r.sc.Profile.TargetAfter(st, r.sc.TransitionSpan)))
 		s.TimeToCapacityS = append(s.TimeToCapacityS, r.timeTo(st, need, end))
 	}
 	// The bins that started before the end.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Report is a comparison: one run per signal on the same arrivals.
@@ -40,16 +41,21 @@ func ms(v float64) string { return strconv.FormatFloat(v*1000, 'f', 0, 64) }
 func WriteTable(w io.Writer, r *Report) error {
 	var b strings.Builder
 	sc := &r.Scenario
-	fmt.Fprintf(&b, "  %s mode · profile %s · %d–%d replicas · pod: %d slots, queue %d, mean service %.0f ms (%s), start-up %.0f s\n",
-		r.Mode, sc.Profile.Name, sc.MinReplicas, sc.MaxReplicas, sc.Service.Slots, sc.Service.Queue, sc.Service.Mean*1000, sc.Service.Dist, sc.StartupDelay)
+	fmt.Fprintf(&b, "  %s mode · profile %s%s · %d–%d replicas · pod: %d slots, queue %d, mean service %.0f ms (%s), start-up %.0f s\n",
+		r.Mode, sc.Profile.Name, sc.Shift.describe(), sc.MinReplicas, sc.MaxReplicas, sc.Service.Slots, sc.Service.Queue, sc.Service.Mean*1000, sc.Service.Dist, sc.StartupDelay)
 	fmt.Fprintf(&b, "  targets per pod: %.2f in flight = %.1f req/s = %.0f%% CPU · scrape %.0f s · HPA sync %.0f s · behavior %s · lb %s\n\n",
 		sc.Targets.InFlight, sc.Targets.RPS, 100*sc.Targets.CPU, sc.ScrapeInterval, sc.SyncPeriod, sc.BehaviorName, sc.LB)
-	fmt.Fprintf(&b, "  %-12s %9s %7s %7s %7s %9s │ %7s %7s %9s │ %10s %6s %5s\n",
+	// The signal column fits the longest name (at least 12).
+	nw := 12
+	for _, run := range r.Runs {
+		nw = max(nw, utf8.RuneCountInString(run.Summary.Signal))
+	}
+	fmt.Fprintf(&b, "  %-*s %9s %7s %7s %7s %9s │ %7s %7s %9s │ %10s %6s %5s\n", nw,
 		"signal", "to cap. s", "p50 ms", "p95 ms", "p99 ms", "err+t/o", "tr p95", "tr p99", "tr err+t/o", "replica·s", "events", "peak")
-	fmt.Fprintf(&b, "  %s\n", strings.Repeat("─", 112))
+	fmt.Fprintf(&b, "  %s\n", strings.Repeat("─", 100+nw))
 	for _, run := range r.Runs {
 		s := run.Summary
-		fmt.Fprintf(&b, "  %-12s %9s %7s %7s %7s %9d │ %7s %7s %10d │ %10.0f %6d %5d",
+		fmt.Fprintf(&b, "  %-*s %9s %7s %7s %7s %9d │ %7s %7s %10d │ %10.0f %6d %5d", nw,
 			s.Signal, fmtTTC(s.TimeToCapacityS), ms(s.P50S), ms(s.P95S), ms(s.P99S), s.Errors+s.Timeouts,
 			ms(s.TransitionP95S), ms(s.TransitionP99S), s.TransitionErrors+s.TransitionTimeouts,
 			s.ReplicaSeconds, s.ScaleEvents, s.PeakReplicas)
@@ -60,6 +66,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	b.WriteString("\n  to cap.: seconds from each step until the ready pods serve the new rate under ")
 	fmt.Fprintf(&b, "%.0f%% utilization; tr: requests arriving within %.0f s of a step.\n", 100*sc.Headroom, sc.TransitionSpan)
+	fmt.Fprintf(&b, "\n  %s\n", RunVerdict(r.Runs))
 	if rec := r.Recommendation; rec != nil {
 		b.WriteString("\n")
 		writeRecommendation(&b, rec)

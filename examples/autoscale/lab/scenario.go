@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/otel-runway/runway/examples/autoscale/hpa"
@@ -13,10 +14,16 @@ import (
 type Scenario struct {
 	Profile Profile `json:"profile"`
 	Service Service `json:"service"`
+	// Shift, when set, changes the service time over a window at
+	// unchanged arrivals (a dependency slowdown, a request-mix shift).
+	Shift *Shift `json:"shift,omitempty"`
 	// Threshold is the in-flight target per pod; Targets derive the
 	// others (overridable).
 	Threshold float64 `json:"threshold"`
 	Targets   Targets `json:"targets"`
+	// Utilization, when set, is the steady-state utilization the targets
+	// were chosen to hold (AtUtilization).
+	Utilization float64 `json:"utilization,omitempty"`
 
 	MinReplicas int `json:"min_replicas"`
 	MaxReplicas int `json:"max_replicas"`
@@ -91,7 +98,10 @@ func (s Scenario) WithDefaults() Scenario {
 		s.BehaviorName = "none"
 	}
 	s.Warmup = max(s.Warmup, 0)
-	t := DeriveTargets(s.Threshold, &s.Service)
+	base := s.Service
+	base.Mean = s.MeanAt(0)
+	base.CPU *= s.Shift.cpuFactor(0)
+	t := DeriveTargets(s.Threshold, &base)
 	def(&s.Targets.InFlight, t.InFlight)
 	def(&s.Targets.RPS, t.RPS)
 	def(&s.Targets.CPU, t.CPU)
@@ -105,6 +115,11 @@ func (s *Scenario) Validate() error {
 	}
 	if err := s.Profile.validate(); err != nil {
 		return err
+	}
+	if s.Shift != nil {
+		if err := s.Shift.validate(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case !(s.Threshold > 0):
@@ -125,9 +140,36 @@ func (s *Scenario) Validate() error {
 	return nil
 }
 
-// Needed is the ready pods rate λ needs to run under the headroom.
+// Needed is the ready pods rate λ needs to run under the headroom at the
+// base service time.
 func (s *Scenario) Needed(rate float64) int {
 	return max(1, int(math.Ceil(rate/(s.Headroom*s.Service.Capacity())-1e-9)))
+}
+
+// NeededAt is the ready pods rate λ needs under the headroom at the
+// service time of the requests arriving at t.
+func (s *Scenario) NeededAt(t, rate float64) int {
+	return max(1, int(math.Ceil(rate*s.MeanAt(t)/(s.Headroom*float64(s.Service.Slots))-1e-9)))
+}
+
+// Steps are the times the load rises sharply: the profile's steps and the
+// start of a shift, in order.
+func (s *Scenario) Steps() []float64 {
+	steps := append([]float64(nil), s.Profile.Steps...)
+	if s.Shift != nil && s.Shift.factor(s.Shift.At) > s.Shift.factor(max(s.Shift.At-1, 0)) {
+		steps = append(steps, s.Shift.At)
+		slices.Sort(steps)
+		steps = slices.Compact(steps)
+	}
+	return steps
+}
+
+// Arrivals are the scenario's requests from from seconds on: the
+// profile's arrivals with the service times of the shift.
+func (s *Scenario) Arrivals(from float64) *Arrivals {
+	a := NewArrivals(&s.Profile, &s.Service, s.Seed, from)
+	a.shift = s.Shift
+	return a
 }
 
 // epoch is the time.Time of t=0 for the HPA's clock.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 )
 
 // Service is the model of one pod: Slots requests served at once, up to
@@ -21,7 +22,8 @@ type Service struct {
 	Queue int `json:"queue"`
 	// Mean is the mean service time in seconds.
 	Mean float64 `json:"mean_s"`
-	// Dist is exp, const, lognormal (with CV) or empirical (Samples).
+	// Dist is exp, const, lognormal or pareto (with CV) or empirical
+	// (Samples).
 	Dist    string    `json:"dist"`
 	CV      float64   `json:"cv,omitempty"`
 	Samples []float64 `json:"-"`
@@ -44,10 +46,10 @@ func (s *Service) Validate() error {
 		return fmt.Errorf("service: slots %d is less than 1", s.Slots)
 	case !(s.Mean > 0):
 		return fmt.Errorf("service: mean service time %v is not positive", s.Mean)
-	case s.Dist != "exp" && s.Dist != "const" && s.Dist != "lognormal" && s.Dist != "empirical":
-		return fmt.Errorf("service: dist %q: want exp, const, lognormal or empirical", s.Dist)
-	case s.Dist == "lognormal" && !(s.CV > 0):
-		return fmt.Errorf("service: lognormal needs a positive cv")
+	case s.Dist != "exp" && s.Dist != "const" && s.Dist != "lognormal" && s.Dist != "pareto" && s.Dist != "empirical":
+		return fmt.Errorf("service: dist %q: want exp, const, lognormal, pareto or empirical", s.Dist)
+	case (s.Dist == "lognormal" || s.Dist == "pareto") && !(s.CV > 0):
+		return fmt.Errorf("service: %s needs a positive cv", s.Dist)
 	case s.Dist == "empirical" && len(s.Samples) == 0:
 		return fmt.Errorf("service: empirical needs samples")
 	case !(s.Cores > 0):
@@ -76,17 +78,29 @@ func CPUService(cores, queue int, mean float64) Service {
 type SweepFit struct {
 	Service   Service
 	Threshold float64
+	// CPUFrom says where the CPU per request came from: "measured" (the
+	// levels' cpu_cores), "cpu workload" (the demo's mode=cpu, a core per
+	// request) or "assumed I/O-bound".
+	CPUFrom string
 }
 
 // FromSweep reads a sweep JSON (examples/loadtest -mode sweep -json) and
 // fits a pod: the service time from the lowest concurrency level (its
 // mean, and a lognormal spread from its p95/p50), the slots from the
 // highest throughput times that service time (Little's law at the
-// plateau), and the sweep's recommended threshold. Only the fields it
-// needs are read, by name, so other fields may change.
+// plateau), and the sweep's recommended threshold. The CPU a request
+// uses is measured when the levels carry the server's CPU (cpu_cores,
+// cores used over the level): the lowest level's cores over the requests
+// in service there; a sweep of the demo's CPU workload (mode=cpu in its
+// target) uses a core per request; otherwise the pod is taken as
+// I/O-bound (2 % of a core). A CPU-bound pod (a request using half a core
+// or more) requests the cores its slots use. Only the fields it needs are
+// read, by name, so other fields may change.
 func FromSweep(r io.Reader) (SweepFit, error) {
 	var doc struct {
+		Target string `json:"target"`
 		Levels []struct {
+			CPUCores      float64 `json:"cpu_cores"`
 			Concurrency   float64 `json:"concurrency"`
 			P50S          float64 `json:"p50_s"`
 			P95S          float64 `json:"p95_s"`
@@ -122,9 +136,20 @@ func FromSweep(r io.Reader) (SweepFit, error) {
 		svc.Dist = "const"
 	}
 	svc.Slots = max(1, int(math.Round(best*first.MeanS)))
+	from := "assumed I/O-bound"
+	busy := first.ThroughputRPS * first.MeanS // requests in service
+	switch {
+	case first.CPUCores > 0 && busy > 0:
+		svc.CPU, from = first.CPUCores/busy, "measured"
+	case strings.Contains(doc.Target, "mode=cpu"):
+		svc.CPU, from = 1, "cpu workload"
+	}
+	if svc.CPU >= 0.5 {
+		svc.Cores = math.Ceil(float64(svc.Slots) * svc.CPU)
+	}
 	th := doc.Recommendation.Threshold
 	if !(th > 0) {
 		th = 0.75 * float64(svc.Slots)
 	}
-	return SweepFit{Service: svc, Threshold: th}, nil
+	return SweepFit{Service: svc, Threshold: th, CPUFrom: from}, nil
 }

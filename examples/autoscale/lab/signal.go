@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/otel-runway/runway/examples/autoscale/hpa"
+	"github.com/otel-runway/runway/examples/scalequery"
 )
 
 // SignalKind is what an autoscaler scales on.
@@ -25,7 +26,7 @@ const (
 	// sum(avg_over_time(irate(..._in_flight_time_seconds_total[1m])[w:1s])).
 	AvgIRate
 	// AvgIRateUp is AvgIRate kept only for the pods that are still scrape
-	// targets: sum(avg_over_time(irate(...)[w:1s]) and on(service, pod) up).
+	// targets: sum(avg_over_time(irate(...)[w:1s]) and on(namespace, pod) up).
 	// up goes stale when a target leaves discovery, so a removed pod drops
 	// out of the sum at once instead of staying in the range and subquery
 	// windows for up to two minutes.
@@ -46,26 +47,56 @@ type Signal struct {
 	Window float64 // the range of rate/irate, seconds
 }
 
-// Query is the KEDA trigger query (or the HPA metric) of the signal.
-func (s Signal) Query() string {
-	w := promDuration(s.Window)
+// The workload the lab's queries select: the Deployment's pods, in its
+// namespace. Live mode gives its Prometheus targets these labels (pod
+// names as a ReplicaSet makes them), so the same queries run there.
+const (
+	Namespace  = "default"
+	Deployment = "runway-demo"
+)
+
+// PodName is the name of the lab's pod id, as the ReplicaSet of
+// Deployment would name it (<deployment>-<hash>-<5 characters>).
+func PodName(id int) string { return fmt.Sprintf("%s-lab-%05d", Deployment, id) }
+
+// Spec is the scalequery spec of the signal's query for the Deployment
+// in namespace (Prometheus signals only: ok is false for cpu and fixed).
+func (s Signal) Spec(namespace, deployment string) (spec scalequery.Spec, ok bool) {
+	spec = scalequery.Spec{Namespace: namespace, Deployment: deployment, Window: time.Duration(s.Window * float64(time.Second)).Round(time.Second)}
 	switch s.Kind {
 	case InFlight:
-		return `sum(runway_requests_in_flight{service="runway-demo"})`
+		spec.Form, spec.Window = scalequery.Gauge, 0
 	case Rate:
-		return fmt.Sprintf(`sum(rate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[%s]))`, w)
+		spec.Form = scalequery.Rate
 	case IRate:
-		return fmt.Sprintf(`sum(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[%s]))`, w)
+		spec.Form = scalequery.IRate
 	case AvgIRate:
-		return fmt.Sprintf(`sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[1m])[%s:1s]))`, w)
+		spec.Form = scalequery.AvgIRate
 	case AvgIRateUp:
-		return fmt.Sprintf(`sum(avg_over_time(irate(runway_requests_in_flight_time_seconds_total{service="runway-demo"}[1m])[%s:1s]) and on(service, pod) up{service="runway-demo"})`, w)
+		spec.Form = scalequery.TimeWeighted
 	case RPS:
-		return fmt.Sprintf(`sum(rate(runway_requests_total{service="runway-demo"}[%s]))`, w)
+		spec.Form = scalequery.RPS
+	default:
+		return scalequery.Spec{}, false
+	}
+	return spec, true
+}
+
+// Query is the KEDA trigger query (or the HPA metric) of the signal, on
+// the lab's Namespace and Deployment.
+func (s Signal) Query() string {
+	switch s.Kind {
 	case CPU:
 		return "resource cpu, target averageUtilization"
+	case Fixed:
+		return "none"
 	}
-	return "none"
+	spec, _ := s.Spec(Namespace, Deployment)
+	q, err := spec.Query()
+	if err != nil {
+		return "invalid: " + err.Error()
+	}
+	return q
 }
 
 func promDuration(s float64) string {

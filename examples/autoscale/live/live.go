@@ -53,10 +53,12 @@ func BuildServer(ctx context.Context) (string, func(), error) {
 
 // Config is one live run.
 type Config struct {
-	// Server is the demo server's binary (BuildServer).
-	Server   string
-	Scenario lab.Scenario
-	Signal   lab.Signal
+	// Server is the demo server's binary (BuildServer), run with
+	// ServerArgs before its own flags (e.g. a subcommand).
+	Server     string
+	ServerArgs []string
+	Scenario   lab.Scenario
+	Signal     lab.Signal
 	// Prometheus, when set, is the path of a Prometheus binary: it then
 	// scrapes the pool (file service discovery over the ready replicas)
 	// and evaluates the signal's query through its HTTP API.
@@ -210,8 +212,9 @@ func (p *pool) spawn(t, delay float64) *replica {
 	if queue < 0 {
 		queue = 1 << 20
 	}
-	r.cmd = exec.Command(p.cfg.Server, "-addr", "127.0.0.1:0", "-limit", strconv.Itoa(svc.Slots), "-limit-queue", strconv.Itoa(queue),
-		"-instance-id", fmt.Sprintf("pod-%d", r.id), "-shutdown-timeout", fmt.Sprintf("%gs", svc.Timeout+5))
+	args := append(append([]string(nil), p.cfg.ServerArgs...), "-addr", "127.0.0.1:0", "-limit", strconv.Itoa(svc.Slots), "-limit-queue", strconv.Itoa(queue),
+		"-instance-id", lab.PodName(r.id), "-shutdown-timeout", fmt.Sprintf("%gs", svc.Timeout+5))
+	r.cmd = exec.Command(p.cfg.Server, args...)
 	stderr, err := r.cmd.StderrPipe()
 	if err == nil {
 		err = r.cmd.Start()
@@ -355,7 +358,7 @@ func (p *pool) load(ctx context.Context, front string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second},
 		Timeout: time.Duration(p.sc.Service.Timeout * float64(time.Second))}
 	defer client.CloseIdleConnections()
-	arr := lab.NewArrivals(&p.sc.Profile, &p.sc.Service, p.sc.Seed, -p.sc.Warmup)
+	arr := p.sc.Arrivals(-p.sc.Warmup)
 	for {
 		r, ok := arr.Next()
 		if !ok {
@@ -396,6 +399,7 @@ func (p *pool) load(ctx context.Context, front string) {
 			switch {
 			case status == http.StatusOK:
 				p.rec.Done(at, done)
+				p.rec.Busy(r.Service)
 			case err != nil && isTimeout(err):
 				p.rec.Failed(at, done, true)
 			default:

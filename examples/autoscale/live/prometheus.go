@@ -97,7 +97,9 @@ scrape_configs:
 }
 
 // setTargets rewrites the file service discovery reads (atomically, by
-// rename): one target per ready replica, labelled service="runway-demo".
+// rename): one target per ready replica, with the namespace and pod
+// labels a Prometheus Operator monitor gives it, so the queries of
+// package scalequery select it.
 func (p *prometheus) setTargets(hostports map[int]string) error {
 	type group struct {
 		Targets []string          `json:"targets"`
@@ -105,7 +107,7 @@ func (p *prometheus) setTargets(hostports map[int]string) error {
 	}
 	groups := []group{}
 	for id, hp := range hostports {
-		groups = append(groups, group{Targets: []string{hp}, Labels: map[string]string{"service": "runway-demo", "pod": "pod-" + strconv.Itoa(id)}})
+		groups = append(groups, group{Targets: []string{hp}, Labels: map[string]string{"namespace": lab.Namespace, "pod": lab.PodName(id)}})
 	}
 	b, err := json.Marshal(groups)
 	if err != nil {

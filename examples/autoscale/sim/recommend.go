@@ -7,40 +7,74 @@ import (
 	"github.com/otel-runway/runway/examples/autoscale/lab"
 )
 
-// Recommend simulates sc under each signal form in forms, at thresholds
-// of 0.5, 0.75, 1 and 1.25 times sc.Threshold and under each of
-// lab.Behaviors(), and returns the candidate that held p95 best per
-// replica-second (lab.Choose) with its KEDA ScaledObject.
-func Recommend(ctx context.Context, sc lab.Scenario, forms []lab.Signal, progress func(done, total int)) (*lab.Recommendation, error) {
-	var cands []lab.Candidate
+// RecommendConfig is what the recommendation sweeps.
+type RecommendConfig struct {
+	// Utilizations are the steady-state utilizations whose targets are
+	// tried (lab.Scenario.TargetsAt).
+	Utilizations []float64
+	Seeds        int
+	Workers      int
+	// BudgetPct is the failure budget, percent of the requests.
+	BudgetPct float64
+	// AutoInitial sizes the initial pool to each target.
+	AutoInitial bool
+	// Namespace and Deployment are the workload the ScaledObject selects.
+	Namespace, Deployment string
+}
+
+// Recommend sweeps each Prometheus signal form of forms over the
+// targets of cfg.Utilizations, under each of lab.Behaviors(), over
+// cfg.Seeds seeds, and picks by lab.Choose: the fewest replica-seconds
+// among the settings within the failure budget. It returns the choice,
+// why, and its KEDA ScaledObject.
+func Recommend(ctx context.Context, sc lab.Scenario, forms []lab.Signal, cfg RecommendConfig, progress func(done, total int)) (*lab.Recommendation, error) {
 	behaviors := lab.Behaviors()
-	factors := []float64{0.5, 0.75, 1, 1.25}
-	total := len(forms) * len(factors) * len(behaviors)
+	type key struct {
+		sig  lab.Signal
+		util float64
+		beh  int
+	}
+	var jobs []Job
+	var keys []key
 	for _, sig := range forms {
 		if sig.Kind == lab.CPU || sig.Kind == lab.Fixed {
 			continue // the ScaledObject is for a Prometheus trigger
 		}
-		for _, f := range factors {
-			for _, b := range behaviors {
-				c := sc
-				c.Threshold = sc.Threshold * f
-				c.Targets = lab.Targets{}
+		for _, u := range cfg.Utilizations {
+			for bi, b := range behaviors {
+				c := sc.AtUtilization(u, cfg.AutoInitial)
 				c.Behavior, c.BehaviorName = b.Behavior, b.Name
-				run, err := Run(ctx, c, sig, nil)
-				if err != nil {
-					return nil, err
+				c = c.WithDefaults()
+				if err := c.Validate(); err != nil {
+					return nil, fmt.Errorf("recommend: utilization %v: %w", u, err)
 				}
-				cands = append(cands, lab.CandidateFrom(&run, c.Threshold, b.Name))
-				if progress != nil {
-					progress(len(cands), total)
+				for _, s := range Seeds(c, max(cfg.Seeds, 1)) {
+					jobs = append(jobs, Job{s, sig})
+					keys = append(keys, key{sig, u, bi})
 				}
 			}
 		}
 	}
-	if len(cands) == 0 {
+	if len(jobs) == 0 {
 		return nil, fmt.Errorf("recommend: no Prometheus signal among the forms")
 	}
-	best := lab.Choose(cands)
+	runs, err := RunAll(ctx, jobs, cfg.Workers, progress)
+	if err != nil {
+		return nil, err
+	}
+	var cands []lab.Candidate
+	for i := 0; i < len(jobs); {
+		j := i
+		for j < len(jobs) && keys[j] == keys[i] {
+			j++
+		}
+		k := keys[i]
+		target, unit := k.sig.TargetOf(sc.TargetsAt(k.util))
+		p := lab.PointFrom(runs[i:j], k.sig.Name, k.util, target, unit)
+		cands = append(cands, lab.CandidateFrom(p, runs[i].Summary.Query, behaviors[k.beh].Name))
+		i = j
+	}
+	best, within := lab.Choose(cands, cfg.BudgetPct)
 	var beh lab.NamedBehavior
 	for _, b := range behaviors {
 		if b.Name == best.Behavior {
@@ -48,12 +82,15 @@ func Recommend(ctx context.Context, sc lab.Scenario, forms []lab.Signal, progres
 		}
 	}
 	c := sc.WithDefaults()
-	yaml, err := lab.ScaledObject(best, &c, beh.Behavior)
+	svc := c.Service
+	svc.Mean = c.MeanAt(0)
+	yaml, err := lab.ScaledObject(best, &c, beh.Behavior, cfg.Namespace, cfg.Deployment)
 	if err != nil {
 		return nil, err
 	}
 	return &lab.Recommendation{
-		Best: best, Candidates: cands, ScaledObject: yaml,
-		Rule: "lowest p95 × replica-seconds among the settings whose errors and timeouts are within 0.1 point (or a tenth) of the fewest",
+		Best: best, Candidates: cands, ScaledObject: yaml, BudgetPct: cfg.BudgetPct,
+		Rule: fmt.Sprintf("the fewest replica-seconds among the settings whose mean failures stay within %.2f %% of the requests", cfg.BudgetPct),
+		Why:  lab.Explain(best, cands, cfg.BudgetPct, within, &svc),
 	}, nil
 }

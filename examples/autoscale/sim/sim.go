@@ -24,12 +24,13 @@ const (
 )
 
 type event struct {
-	t    float64
-	seq  uint64
-	kind kind
-	pod  *pod
-	req  lab.Request
-	tout bool
+	t     float64
+	seq   uint64
+	kind  kind
+	pod   *pod
+	req   lab.Request
+	tout  bool
+	start float64 // evDone: when service began
 }
 
 type events []event
@@ -61,13 +62,14 @@ type pod struct {
 	inFlight         int
 	lastT            float64
 	area, cpu        float64
+	cpuRate          float64 // the cores the requests in service use
 	requests         float64
 }
 
-func (p *pod) advance(t float64, cpuPer float64) {
+func (p *pod) advance(t float64) {
 	dt := t - p.lastT
 	p.area += float64(p.inFlight) * dt
-	p.cpu += float64(p.busy) * cpuPer * dt
+	p.cpu += p.cpuRate * dt
 	p.lastT = t
 }
 
@@ -120,7 +122,7 @@ func Run(ctx context.Context, sc lab.Scenario, sig lab.Signal, progress func(t f
 		p := s.newPod(-sc.Warmup - sc.StartupDelay)
 		s.makeReady(p, -sc.Warmup)
 	}
-	s.arr = lab.NewArrivals(&sc.Profile, &sc.Service, sc.Seed, -sc.Warmup)
+	s.arr = sc.Arrivals(-sc.Warmup)
 	if r, ok := s.arr.Next(); ok {
 		s.push(event{t: r.At, kind: evArrival, req: r})
 	}
@@ -142,6 +144,9 @@ func Run(ctx context.Context, sc lab.Scenario, sig lab.Signal, progress func(t f
 			}
 		case evDone:
 			s.done(e.t, e.pod, e.req, e.tout)
+			if e.req.At >= 0 {
+				s.rec.Busy(e.t - max(e.start, 0))
+			}
 		case evReady:
 			if !e.pod.gone && !e.pod.draining {
 				s.makeReady(e.pod, e.t)
@@ -230,7 +235,7 @@ func (s *sim) arrive(t float64, r lab.Request) {
 	}
 	p := s.pick()
 	svc := &s.sc.Service
-	p.advance(t, svc.CPU)
+	p.advance(t)
 	switch {
 	case p.busy < svc.Slots:
 		p.inFlight++
@@ -248,6 +253,7 @@ func (s *sim) arrive(t float64, r lab.Request) {
 
 func (s *sim) start(t float64, p *pod, r lab.Request) {
 	p.busy++
+	p.cpuRate += r.CPU
 	if r.At >= 0 {
 		s.rec.Started(r.At, t)
 	}
@@ -255,13 +261,17 @@ func (s *sim) start(t float64, p *pod, r lab.Request) {
 	if limit := r.At + s.sc.Service.Timeout; end > limit {
 		end, tout = limit, true
 	}
-	s.push(event{t: end, kind: evDone, pod: p, req: r, tout: tout})
+	s.push(event{t: end, kind: evDone, pod: p, req: r, tout: tout, start: t})
 }
 
 func (s *sim) done(t float64, p *pod, r lab.Request, tout bool) {
 	svc := &s.sc.Service
-	p.advance(t, svc.CPU)
+	p.advance(t)
 	p.busy--
+	p.cpuRate -= r.CPU
+	if p.busy == 0 {
+		p.cpuRate = 0 // no rounding left behind
+	}
 	p.inFlight--
 	p.requests++
 	if r.At >= 0 {
@@ -298,7 +308,7 @@ func (s *sim) scrape(t float64, p *pod) {
 	if p.gone {
 		return
 	}
-	p.advance(t, s.sc.Service.CPU)
+	p.advance(t)
 	s.store.Add(p.id, t, lab.Scrape{InFlight: float64(p.inFlight), InFlightTime: p.area, Requests: p.requests, CPUSeconds: p.cpu})
 	s.push(event{t: t + s.sc.ScrapeInterval, kind: evScrape, pod: p})
 }
