@@ -1,7 +1,7 @@
 package exporter
 
 import (
-	"fmt"
+	"cmp"
 	"net"
 	"strconv"
 	"time"
@@ -22,11 +22,6 @@ type Option interface {
 type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
-
-// invalid records a construction error that names the option.
-func (c *config) invalid(option, format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf("exporter: %s: %s: %w", option, fmt.Sprintf(format, args...), ErrInvalidOption))
-}
 
 // WithServiceName sets the service.name resource attribute, which every
 // exported series carries (in target_info on a Prometheus scrape).
@@ -87,8 +82,8 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 // ignored.
 func WithPrometheus() Option {
 	return optionFunc(func(c *config) {
-		c.codeExporters = true
-		c.prometheus = true
+		c.codeExporters = cmp.Or(c.codeExporters, &exporters{})
+		c.codeExporters.prometheus = true
 	})
 }
 
@@ -112,9 +107,9 @@ func WithPrometheus() Option {
 // Default: see [WithPrometheus] for how the exporters are chosen.
 func WithOTLP(endpoint string) Option {
 	return optionFunc(func(c *config) {
-		c.codeExporters = true
-		c.otlp = true
-		c.endpoint = endpoint
+		c.codeExporters = cmp.Or(c.codeExporters, &exporters{})
+		c.codeExporters.otlp = true
+		c.o.endpoint = endpoint
 	})
 }
 
@@ -258,12 +253,6 @@ func WithExemplarFilter(f exemplar.Filter) Option {
 		}
 		c.exemplarFilter = f
 	})
-}
-
-// withEnv replaces the environment lookup; tests use it instead of mutating
-// the process environment.
-func withEnv(lookup func(string) (string, bool)) Option {
-	return optionFunc(func(c *config) { c.lookup = lookup })
 }
 
 // WithInstrumentOptions passes options to the runway middleware that

@@ -1,9 +1,11 @@
 package exporter
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,16 +17,17 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// The OTLP transport settings read by [New]. For each setting the
-// OTEL_EXPORTER_OTLP_METRICS_* form wins over the generic one.
+// The OTLP variables. The exporters of the OpenTelemetry SDK read them
+// (all but the protocol); runway checks them first, with the rules the SDK
+// applies, and names a bad one. The METRICS_ form wins over the generic one.
 const (
+	envOTLPEndpoint                 = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envOTLPMetricsEndpoint          = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
 	envOTLPProtocol                 = "OTEL_EXPORTER_OTLP_PROTOCOL"
 	envOTLPMetricsProtocol          = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
 	envOTLPHeaders                  = "OTEL_EXPORTER_OTLP_HEADERS"
@@ -33,6 +36,8 @@ const (
 	envOTLPMetricsCompression       = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
 	envOTLPTimeout                  = "OTEL_EXPORTER_OTLP_TIMEOUT"
 	envOTLPMetricsTimeout           = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
+	envOTLPInsecure                 = "OTEL_EXPORTER_OTLP_INSECURE"
+	envOTLPMetricsInsecure          = "OTEL_EXPORTER_OTLP_METRICS_INSECURE"
 	envOTLPCertificate              = "OTEL_EXPORTER_OTLP_CERTIFICATE"
 	envOTLPMetricsCertificate       = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"
 	envOTLPClientCertificate        = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
@@ -40,6 +45,7 @@ const (
 	envOTLPClientKey                = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
 	envOTLPMetricsClientKey         = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"
 	envTemporalityPreference        = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+	envHistogramAggregation         = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
 )
 
 // The OTLP protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
@@ -48,35 +54,13 @@ const (
 	protocolHTTP = "http/protobuf"
 )
 
-const (
-	// defaultOTLPHTTPEndpoint is the OTLP/HTTP endpoint when the protocol
-	// is http/protobuf and neither [WithOTLP] nor the
-	// OTEL_EXPORTER_OTLP_*ENDPOINT variables give one.
-	defaultOTLPHTTPEndpoint = "http://localhost:4318/v1/metrics"
-
-	defaultOTLPHTTPPort = "4318"
-	otlpMetricsPath     = "/v1/metrics"
-)
-
-// otlpSettings is what the OTLP options set and, after resolveOTLP, the
-// resolved transport.
+// otlpSettings is what the OTLP options set; zero means "not set in code".
 type otlpSettings struct {
-	// Set by options; zero means "not set in code".
-	protocol                  string
-	headers                   map[string]string
-	headersSet                bool
-	compression               string
-	caFile, certFile, keyFile string
-	tlsSet                    bool
-	temporality               string
-
-	// Resolved.
-	httpURL     string        // the full URL for http/protobuf
-	tlsConfig   *tls.Config   // nil: plaintext, or TLS with the system roots
-	reqTimeout  time.Duration // one export, retries included
-	selector    sdkmetric.TemporalitySelector
-	gzip        bool
-	resolvedHdr map[string]string // nil: none
+	endpoint    string
+	protocol    string
+	headers     map[string]string
+	headersSet  bool
+	temporality string
 }
 
 // WithOTLPProtocol chooses the OTLP transport: "grpc" (OTLP/gRPC) or
@@ -90,8 +74,8 @@ type otlpSettings struct {
 // Any other value, "http/json" included, is a construction error.
 func WithOTLPProtocol(protocol string) Option {
 	return optionFunc(func(c *config) {
-		if err := checkProtocol(protocol); err != nil {
-			c.invalid("WithOTLPProtocol", "%v", err)
+		if protocol != protocolGRPC && protocol != protocolHTTP {
+			c.invalid("WithOTLPProtocol", "protocol %q: want grpc or http/protobuf", protocol)
 			return
 		}
 		c.o.protocol = protocol
@@ -103,53 +87,14 @@ func WithOTLPProtocol(protocol string) Option {
 // environment.
 //
 // Default: OTEL_EXPORTER_OTLP_METRICS_HEADERS, else
-// OTEL_EXPORTER_OTLP_HEADERS ("key=value,key=value" with percent-encoded
-// values), else none. A key that is not an HTTP header name, or a value
-// with a control character, is a construction error.
+// OTEL_EXPORTER_OTLP_HEADERS, else none. A header that the protocol cannot
+// send is a construction error: for http/protobuf a key that is not an
+// HTTP token or a value with a control character; for grpc, in addition,
+// a key with other characters than a-z, 0-9, "-", "_" and "." (keys are
+// sent in lower case), or a value with other characters than printable
+// ASCII (unless the key ends in "-bin").
 func WithOTLPHeaders(headers map[string]string) Option {
-	return optionFunc(func(c *config) {
-		for k, v := range headers {
-			if err := checkHeader(k, v); err != nil {
-				c.invalid("WithOTLPHeaders", "%v", err)
-				return
-			}
-		}
-		c.o.headers, c.o.headersSet = headers, true
-	})
-}
-
-// WithOTLPCompression compresses OTLP exports: "gzip" or "none".
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_COMPRESSION, else
-// OTEL_EXPORTER_OTLP_COMPRESSION, else none. Any other value is a
-// construction error.
-func WithOTLPCompression(compression string) Option {
-	return optionFunc(func(c *config) {
-		if err := checkCompression(compression); err != nil {
-			c.invalid("WithOTLPCompression", "%v", err)
-			return
-		}
-		c.o.compression = compression
-	})
-}
-
-// WithOTLPCertificates configures TLS for an https OTLP endpoint: caFile is
-// a PEM file of the certificate authorities that sign the collector's
-// certificate (empty: the system's roots), and clientCertFile and
-// clientKeyFile a PEM client certificate and its key for mutual TLS (both
-// empty: none). The files are read by [New]. They have no effect on a
-// plaintext (http) endpoint.
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
-// OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE and
-// OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY, else their OTEL_EXPORTER_OTLP_*
-// forms, else none. A file that cannot be read or parsed, or a client
-// certificate without its key (or the reverse), is a construction error.
-func WithOTLPCertificates(caFile, clientCertFile, clientKeyFile string) Option {
-	return optionFunc(func(c *config) {
-		c.o.caFile, c.o.certFile, c.o.keyFile = caFile, clientCertFile, clientKeyFile
-		c.o.tlsSet = true
-	})
+	return optionFunc(func(c *config) { c.o.headers, c.o.headersSet = headers, true })
 }
 
 // WithTemporalityPreference chooses the temporality of OTLP exports, with
@@ -172,405 +117,266 @@ func WithOTLPCertificates(caFile, clientCertFile, clientKeyFile string) Option {
 // cumulative. Any other value is a construction error.
 func WithTemporalityPreference(preference string) Option {
 	return optionFunc(func(c *config) {
-		if _, err := temporalitySelector(preference); err != nil {
-			c.invalid("WithTemporalityPreference", "%v", err)
+		if temporality(preference) == nil {
+			c.invalid("WithTemporalityPreference", "%q: want cumulative, delta or lowmemory", preference)
 			return
 		}
 		c.o.temporality = preference
 	})
 }
 
-// resolveOTLP resolves the OTLP transport from the options, the
-// environment and the defaults, after the interval and timeout. Errors name
-// the option or variable.
-func (c *config) resolveOTLP() {
-	o := &c.o
+// temporality returns the SDK's selector for a preference, nil if unknown.
+func temporality(pref string) sdkmetric.TemporalitySelector {
+	switch strings.ToLower(pref) {
+	case "cumulative":
+		return sdkmetric.CumulativeTemporalitySelector
+	case "delta":
+		return sdkmetric.DeltaTemporalitySelector
+	case "lowmemory":
+		return sdkmetric.LowMemoryTemporalitySelector
+	}
+	return nil
+}
 
-	// Protocol.
+// checkOTLP resolves the protocol and checks the OTLP options and every
+// OTLP variable with the rules the SDK's exporters apply (and, for grpc
+// headers, the rules gRPC applies on every export). It records the
+// endpoint URL of WithOTLP, and c.otlpTimeout.
+func (c *config) checkOTLP(env environ) {
+	o := &c.o
 	if o.protocol == "" {
-		name, v := c.envPair(envOTLPMetricsProtocol, envOTLPProtocol)
-		if v == "" {
-			v = protocolGRPC
-		} else if err := checkProtocol(v); err != nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, name, err))
-			v = protocolGRPC
+		for _, name := range []string{envOTLPMetricsProtocol, envOTLPProtocol} {
+			p, err := oneOf(env, name, protocolGRPC, protocolHTTP)
+			c.appendErr(err)
+			o.protocol = cmp.Or(o.protocol, p)
 		}
-		o.protocol = v
+		o.protocol = cmp.Or(o.protocol, protocolGRPC)
 	}
-
-	// Endpoint.
-	source, raw, generic := "WithOTLP", c.endpoint, false
-	if raw == "" {
-		source, raw = envOTLPMetricsEndpoint, c.env(envOTLPMetricsEndpoint)
+	grpcProto := o.protocol == protocolGRPC
+	if o.endpoint != "" {
+		u, err := parseEndpoint(o.endpoint, grpcProto, true)
+		if err != nil {
+			c.invalid("WithOTLP", "endpoint %s: %v", shown("", o.endpoint), err)
+		}
+		c.endpointURL = u
 	}
-	if raw == "" {
-		source, raw, generic = envOTLPEndpoint, c.env(envOTLPEndpoint), true
-	}
-	if raw == "" {
-		source, raw, generic = "default", defaultOTLPEndpoint, false
-		if o.protocol == protocolHTTP {
-			raw = defaultOTLPHTTPEndpoint
+	for _, name := range []string{envOTLPEndpoint, envOTLPMetricsEndpoint} {
+		if v := env.get(name); v != "" {
+			if _, err := parseEndpoint(v, grpcProto, false); err != nil {
+				c.errs = append(c.errs, envError(name, v, "%v", err))
+			}
 		}
 	}
-	var err error
-	if o.protocol == protocolHTTP {
-		var path pathRule
-		switch {
-		case generic:
-			path = appendMetricsPath
-		case source == "WithOTLP":
-			path = defaultMetricsPath
-		default:
-			path = pathAsIs
-		}
-		c.target, o.httpURL, err = parseHTTPEndpoint(raw, path)
-	} else {
-		c.target, err = parseEndpoint(raw)
-	}
-	switch {
-	case err == nil:
-	case source == "WithOTLP":
-		c.invalid("WithOTLP", "%v", err)
-	default:
-		c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, source, err))
-	}
-
-	// Headers.
 	if o.headersSet {
-		o.resolvedHdr = o.headers
-	} else if name, v := c.envPair(envOTLPMetricsHeaders, envOTLPHeaders); v != "" {
-		h, err := parseHeaders(v)
-		if err != nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, name, err))
+		for k, v := range o.headers {
+			if err := checkHeader(k, v, grpcProto); err != nil {
+				c.invalid("WithOTLPHeaders", "%v", err)
+			}
 		}
-		o.resolvedHdr = h
 	}
-
-	// Compression.
-	if o.compression == "" {
-		name, v := c.envPair(envOTLPMetricsCompression, envOTLPCompression)
-		if err := checkCompression(v); v != "" && err != nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, name, err))
+	for _, name := range []string{envOTLPHeaders, envOTLPMetricsHeaders} {
+		if v := env.get(name); v != "" {
+			c.appendErr(checkEnvHeaders(name, v, grpcProto))
 		}
-		o.compression = v
 	}
-	o.gzip = strings.EqualFold(o.compression, "gzip")
-
-	// Timeout of one export, never more than the reader's timeout.
-	o.reqTimeout = c.timeout
-	if name, _ := c.envPair(envOTLPMetricsTimeout, envOTLPTimeout); name != "" {
-		d, err := c.envMillis(name)
+	for _, name := range []string{envOTLPCompression, envOTLPMetricsCompression} {
+		// The SDK compares case-sensitively: "GZIP" would not compress.
+		if v := env.get(name); v != "" && v != "gzip" && v != "none" {
+			c.errs = append(c.errs, envError(name, v, "want gzip or none, in lower case"))
+		}
+	}
+	for _, name := range []string{envOTLPTimeout, envOTLPMetricsTimeout} {
+		d, err := millis(env, name)
 		c.appendErr(err)
-		if d > 0 {
-			o.reqTimeout = min(d, c.timeout)
+		c.otlpTimeout = cmp.Or(d, c.otlpTimeout)
+	}
+	for _, name := range []string{envOTLPInsecure, envOTLPMetricsInsecure} {
+		_, err := oneOf(env, name, "true", "false")
+		c.appendErr(err)
+	}
+	for _, name := range []string{envOTLPCertificate, envOTLPMetricsCertificate} {
+		if v := env.get(name); v != "" {
+			pem, err := os.ReadFile(v)
+			if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
+				err = errors.New("holds no PEM certificate")
+			}
+			if err != nil {
+				c.errs = append(c.errs, envError(name, v, "want a PEM file of CA certificates: %v", err))
+			}
 		}
 	}
-
-	// TLS, for https endpoints only.
-	caName, certName, keyName := "WithOTLPCertificates", "WithOTLPCertificates", "WithOTLPCertificates"
-	if !o.tlsSet {
-		caName, o.caFile = c.envPair(envOTLPMetricsCertificate, envOTLPCertificate)
-		certName, o.certFile = c.envPair(envOTLPMetricsClientCertificate, envOTLPClientCertificate)
-		keyName, o.keyFile = c.envPair(envOTLPMetricsClientKey, envOTLPClientKey)
-	}
-	if c.target.tls {
-		o.tlsConfig = c.loadTLS(caName, certName, keyName)
-	}
-
-	// Temporality.
-	pref := o.temporality
-	if pref == "" {
-		pref = c.env(envTemporalityPreference)
-	}
-	sel, err := temporalitySelector(pref)
-	if err != nil && o.temporality == "" {
-		c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, envTemporalityPreference, err))
-	}
-	o.selector = sel
+	c.checkClientCert(env, envOTLPClientCertificate, envOTLPClientKey)
+	c.checkClientCert(env, envOTLPMetricsClientCertificate, envOTLPMetricsClientKey)
+	_, err := oneOf(env, envTemporalityPreference, "cumulative", "delta", "lowmemory")
+	c.appendErr(err)
+	_, err = oneOf(env, envHistogramAggregation, "explicit_bucket_histogram", "base2_exponential_bucket_histogram")
+	c.appendErr(err)
 }
 
-// envPair returns the first of the named variables that is set and not
-// empty, with its value; ("", "") if none is.
-func (c *config) envPair(names ...string) (name, value string) {
-	for _, n := range names {
-		if v := c.env(n); v != "" {
-			return n, v
-		}
-	}
-	return "", ""
-}
-
-// loadTLS reads the CA and client certificate files. It returns nil when
-// none is given (TLS with the system's roots).
-func (c *config) loadTLS(caName, certName, keyName string) *tls.Config {
-	o := &c.o
-	if o.caFile == "" && o.certFile == "" && o.keyFile == "" {
-		return nil
-	}
-	bad := func(name, format string, args ...any) {
-		if strings.HasPrefix(name, "With") {
-			c.invalid(name, format, args...)
-			return
-		}
-		c.errs = append(c.errs, fmt.Errorf("%w: %s: %s", ErrInvalidEnv, name, fmt.Sprintf(format, args...)))
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			bad(caName, "%v", err)
-			return nil
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			bad(caName, "%s holds no PEM certificate", o.caFile)
-			return nil
-		}
-		cfg.RootCAs = pool
-	}
+// checkClientCert checks a client certificate and key pair: both or
+// neither (the SDK ignores one alone), and loadable.
+func (c *config) checkClientCert(env environ, certName, keyName string) {
+	cert, key := env.get(certName), env.get(keyName)
 	switch {
-	case o.certFile == "" && o.keyFile == "":
-	case o.certFile == "":
-		bad(keyName, "a client key without a client certificate")
-		return nil
-	case o.keyFile == "":
-		bad(certName, "a client certificate without its key")
-		return nil
+	case cert == "" && key == "":
+	case cert == "":
+		c.errs = append(c.errs, envError(keyName, key, "a client key without %s: want both or neither", certName))
+	case key == "":
+		c.errs = append(c.errs, envError(certName, cert, "a client certificate without %s: want both or neither", keyName))
 	default:
-		pair, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+			c.errs = append(c.errs, envError(certName, cert, "want a PEM certificate matching %s: %v", keyName, err))
+		}
+	}
+}
+
+// parseEndpoint checks an OTLP endpoint. A URL (http:// is plaintext,
+// https:// is TLS) must have a host and nothing the exporter would drop
+// (user information, query, fragment; for grpc, a path). For grpc,
+// "host:port" is accepted too. In code (WithOTLP), "host[:port]" is
+// plaintext, the port defaults to 4317 for grpc (4318 for a host without
+// scheme with http/protobuf), and an http/protobuf URL without a path gets
+// /v1/metrics. It returns the URL to give the exporter.
+func parseEndpoint(raw string, grpcProto, code bool) (*url.URL, error) {
+	const want = "want http://host:port or https://host:port"
+	schemeless := !strings.Contains(raw, "://")
+	if schemeless && !code {
+		if !grpcProto {
+			return nil, fmt.Errorf("no scheme: %s, and a path if need be", want)
+		}
+		// The gRPC exporter parses it as a URL whose scheme is the host.
+		_, port, err := net.SplitHostPort(raw)
+		if _, perr := url.Parse(raw); err != nil || perr != nil || port == "" || strings.Contains(raw, "@") {
+			return nil, fmt.Errorf("%s, or host:port with a host name", want)
+		}
+	}
+	s := raw
+	if schemeless {
+		s = "http://" + raw
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %s", want)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("scheme %q: %s", u.Scheme, want)
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("no host: %s", want)
+	case u.User != nil:
+		return nil, errors.New("user information is not sent: put credentials in the headers")
+	case u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return nil, fmt.Errorf("a query or fragment is not sent: %s", want)
+	case grpcProto && u.Path != "" && u.Path != "/":
+		return nil, fmt.Errorf("gRPC sends no path: %s", want)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("port %q is not in 1-65535", p)
+		}
+	} else if code && (grpcProto || schemeless) {
+		u.Host = net.JoinHostPort(u.Hostname(), map[bool]string{true: "4317", false: "4318"}[grpcProto])
+	}
+	if code && !grpcProto && (u.Path == "" || u.Path == "/") {
+		u.Path = "/v1/metrics"
+	}
+	return u, nil
+}
+
+// checkEnvHeaders checks a headers variable as the SDK parses it:
+// "key=value" items separated by commas, keys HTTP tokens, values
+// percent-encoded, then trimmed; then as the protocol sends them.
+func checkEnvHeaders(name, v string, grpcProto bool) error {
+	for i, item := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(item, "=")
+		if !ok {
+			return envError(name, v, "item %d is not key=value: want key=value,key=value with percent-encoded values", i+1)
+		}
+		decoded, err := url.PathUnescape(val)
 		if err != nil {
-			bad(certName, "%v", err)
-			return nil
+			return envError(name, v, "item %d: the value is not percent-encoded", i+1)
 		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg
-}
-
-func checkProtocol(p string) error {
-	switch p {
-	case protocolGRPC, protocolHTTP:
-		return nil
-	}
-	return fmt.Errorf("protocol %q: want grpc or http/protobuf", p)
-}
-
-func checkCompression(v string) error {
-	switch strings.ToLower(v) {
-	case "gzip", "none":
-		return nil
-	}
-	return fmt.Errorf("compression %q: want gzip or none", v)
-}
-
-// checkHeader accepts an HTTP header name (an RFC 9110 token) and a value
-// without control characters other than tab.
-func checkHeader(k, v string) error {
-	if k == "" {
-		return fmt.Errorf("empty header name")
-	}
-	for _, r := range k {
-		if r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return fmt.Errorf("header name %q is not an HTTP token", k)
-		}
-	}
-	for _, r := range v {
-		if (r < ' ' && r != '\t') || r == 0x7f {
-			return fmt.Errorf("header %q: value has a control character", k)
+		if err := checkHeader(strings.TrimSpace(k), strings.TrimSpace(decoded), grpcProto); err != nil {
+			return envError(name, v, "%v", err)
 		}
 	}
 	return nil
 }
 
-// parseHeaders parses "key=value,key=value" with percent-encoded values,
-// the format of OTEL_EXPORTER_OTLP_HEADERS.
-func parseHeaders(v string) (map[string]string, error) {
-	h := map[string]string{}
-	for item := range strings.SplitSeq(v, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		k, val, ok := strings.Cut(item, "=")
-		k = strings.TrimSpace(k)
-		if !ok {
-			return nil, fmt.Errorf("%q is not key=value", item)
-		}
-		decoded, err := url.PathUnescape(strings.TrimSpace(val))
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", k, err)
-		}
-		if err := checkHeader(k, decoded); err != nil {
-			return nil, err
-		}
-		h[k] = decoded
+// checkHeader checks that a header can be sent: for HTTP a token key
+// (RFC 9110) and a value without control characters but tab; for gRPC a
+// key of [0-9a-z-_.] once lower-cased, and a printable ASCII value unless
+// the key ends in "-bin". The error shows the key, never the value.
+func checkHeader(k, v string, grpcProto bool) error {
+	if k == "" {
+		return errors.New("empty header key")
 	}
-	return h, nil
+	for _, r := range k {
+		if r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return fmt.Errorf("header key %s is not an HTTP token", shown("", k))
+		}
+	}
+	if grpcProto && strings.Trim(strings.ToLower(k), "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" {
+		return fmt.Errorf("header key %s: gRPC allows only 0-9, a-z, -, _ and .", shown("", k))
+	}
+	if grpcProto && strings.HasSuffix(strings.ToLower(k), "-bin") {
+		return nil
+	}
+	for _, r := range v {
+		if (r < ' ' && (r != '\t' || grpcProto)) || r == 0x7f || (grpcProto && r > 0x7e) {
+			return fmt.Errorf("header %s: the value has a character %s cannot send (want %s)", shown("", k),
+				map[bool]string{true: "gRPC", false: "HTTP"}[grpcProto],
+				map[bool]string{true: "printable ASCII", false: "no control characters"}[grpcProto])
+		}
+	}
+	return nil
 }
 
-// pathRule says what the URL path of an OTLP/HTTP endpoint becomes.
-type pathRule int
-
-const (
-	pathAsIs           pathRule = iota // a signal-specific endpoint: as is, "/" if empty
-	appendMetricsPath                  // the generic endpoint: base path + /v1/metrics
-	defaultMetricsPath                 // WithOTLP: /v1/metrics if the path is empty
-)
-
-// parseHTTPEndpoint parses an OTLP/HTTP endpoint: "http://host[:port][/path]"
-// (plaintext), "https://..." (TLS) or "host[:port][/path]" (plaintext, port
-// 4318 when missing). A URL with a scheme and no port uses the scheme's port.
-// It returns the target and the full URL to post to.
-func parseHTTPEndpoint(raw string, rule pathRule) (otlpTarget, string, error) {
-	s := raw
-	schemeless := !strings.Contains(s, "://")
-	if schemeless {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: %w", raw, err)
-	}
-	var t otlpTarget
-	port := u.Port()
-	switch u.Scheme {
-	case "http":
-		if port == "" && !schemeless {
-			port = "80"
-		}
-	case "https":
-		t.tls = true
-		if port == "" {
-			port = "443"
-		}
-	default:
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: scheme %q is not http or https", raw, u.Scheme)
-	}
-	if port == "" {
-		port = defaultOTLPHTTPPort
-	}
-	if u.Hostname() == "" {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: no host", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: want only scheme, host, port and path", raw)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: port %q is not a number in 1-65535", raw, port)
-	}
-	t.hostPort = net.JoinHostPort(u.Hostname(), port)
-	if strings.ContainsAny(u.Hostname(), "[]") {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: host %q is not a host name or IP address", raw, u.Hostname())
-	}
-	path := u.EscapedPath()
-	switch rule {
-	case appendMetricsPath:
-		path = strings.TrimSuffix(path, "/") + otlpMetricsPath
-	case defaultMetricsPath:
-		if path == "" || path == "/" {
-			path = otlpMetricsPath
-		}
-	default:
-		if path == "" {
-			path = "/"
-		}
-	}
-	return t, u.Scheme + "://" + t.hostPort + path, nil
-}
-
-// temporalitySelector returns the selector of an
-// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE value (case-insensitive;
-// empty is cumulative).
-func temporalitySelector(pref string) (sdkmetric.TemporalitySelector, error) {
-	switch strings.ToLower(pref) {
-	case "", "cumulative":
-		return sdkmetric.DefaultTemporalitySelector, nil
-	case "delta":
-		return func(k sdkmetric.InstrumentKind) metricdata.Temporality {
-			switch k {
-			case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindObservableCounter, sdkmetric.InstrumentKindHistogram:
-				return metricdata.DeltaTemporality
-			}
-			return metricdata.CumulativeTemporality
-		}, nil
-	case "lowmemory":
-		return func(k sdkmetric.InstrumentKind) metricdata.Temporality {
-			switch k {
-			case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindHistogram:
-				return metricdata.DeltaTemporality
-			}
-			return metricdata.CumulativeTemporality
-		}, nil
-	}
-	return sdkmetric.DefaultTemporalitySelector, fmt.Errorf("temporality %q: want cumulative, delta or lowmemory", pref)
-}
-
-// newOTLPExporter builds the OTLP exporter of the resolved protocol.
+// newOTLPExporter builds the SDK's OTLP exporter of the protocol. The
+// exporter reads the OTEL_EXPORTER_OTLP_* variables itself; runway adds
+// its defaults only where a variable is unset, and the code options.
 func newOTLPExporter(ctx context.Context, c *config) (sdkmetric.Exporter, error) {
-	if c.o.protocol == protocolHTTP {
-		return otlpmetrichttp.New(ctx, otlpHTTPOptions(c)...)
-	}
-	return otlpmetricgrpc.New(ctx, otlpOptions(c)...)
-}
-
-// otlpHTTPOptions configures the OTLP/HTTP exporter. Every request is
-// bounded by the export timeout, and a failed export is retried only within
-// it, so exports never pile up behind a collector that hangs.
-func otlpHTTPOptions(c *config) []otlpmetrichttp.Option {
-	o := &c.o
-	opts := []otlpmetrichttp.Option{
-		otlpmetrichttp.WithEndpointURL(o.httpURL),
-		otlpmetrichttp.WithTimeout(o.reqTimeout),
-		otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig(retryConfig(o.reqTimeout))),
-		otlpmetrichttp.WithTemporalitySelector(o.selector),
-		otlpmetrichttp.WithHeaders(o.resolvedHdr),
-		otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression),
-	}
-	if o.gzip {
-		opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
-	}
-	if o.tlsConfig != nil {
-		opts = append(opts, otlpmetrichttp.WithTLSClientConfig(o.tlsConfig))
-	}
-	return opts
-}
-
-// retryConfig retries a failed export within its own timeout only; the
-// next interval sends the cumulative values again.
-func retryConfig(timeout time.Duration) otlpmetricgrpc.RetryConfig {
-	return otlpmetricgrpc.RetryConfig{
+	env := c.env
+	// The request timeout: the variable, else the export timeout; never
+	// more than the export timeout. Failed requests are retried within it
+	// only: the next interval sends the cumulative values again.
+	timeout := min(cmp.Or(c.otlpTimeout, c.timeout), c.timeout)
+	retry := otlpmetricgrpc.RetryConfig{
 		Enabled:         true,
 		InitialInterval: min(max(timeout/10, 10*time.Millisecond), time.Second),
 		MaxInterval:     max(timeout/2, 10*time.Millisecond),
 		MaxElapsedTime:  timeout,
 	}
-}
-
-// otlpOptions configures the OTLP/gRPC exporter so that it never blocks the
-// application and reconnects quickly to a collector that starts late.
-func otlpOptions(c *config) []otlpmetricgrpc.Option {
 	o := &c.o
-	var opts []otlpmetricgrpc.Option
-	switch {
-	case c.target.tls && o.tlsConfig != nil:
-		opts = append(opts,
-			otlpmetricgrpc.WithEndpoint(c.target.hostPort),
-			otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(o.tlsConfig)))
-	case c.target.tls:
-		// An https URL turns transport security on even if
-		// OTEL_EXPORTER_OTLP_INSECURE says otherwise.
-		opts = append(opts, otlpmetricgrpc.WithEndpointURL("https://"+c.target.hostPort))
-	default:
-		opts = append(opts,
-			otlpmetricgrpc.WithEndpoint(c.target.hostPort),
-			otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
-	}
-	opts = append(opts,
-		otlpmetricgrpc.WithHeaders(o.resolvedHdr),
-		otlpmetricgrpc.WithTemporalitySelector(o.selector),
-	)
-	if o.gzip {
-		opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
+	endpoint := c.endpointURL != nil
+	// Where no endpoint is given in code and OTEL_EXPORTER_OTLP_*INSECURE
+	// is unset, runway's default is plaintext for an endpoint without
+	// scheme: the local collector by default, host:port as WithOTLP reads it.
+	ep := cmp.Or(env.get(envOTLPMetricsEndpoint), env.get(envOTLPEndpoint))
+	plaintext := !endpoint && !strings.Contains(ep, "://") &&
+		env.get(envOTLPInsecure) == "" && env.get(envOTLPMetricsInsecure) == ""
+	timeoutOpt := env.get(envOTLPTimeout) == "" && env.get(envOTLPMetricsTimeout) == ""
+	temporalityOpt, headersOpt := o.temporality != "", o.headersSet
+
+	if o.protocol == protocolHTTP {
+		opts := []otlpmetrichttp.Option{otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig(retry))}
+		if endpoint {
+			opts = append(opts, otlpmetrichttp.WithEndpointURL(c.endpointURL.String()))
+		}
+		if plaintext {
+			opts = append(opts, otlpmetrichttp.WithInsecure())
+		}
+		if timeoutOpt {
+			opts = append(opts, otlpmetrichttp.WithTimeout(timeout))
+		}
+		if temporalityOpt {
+			opts = append(opts, otlpmetrichttp.WithTemporalitySelector(temporality(o.temporality)))
+		}
+		if headersOpt {
+			opts = append(opts, otlpmetrichttp.WithHeaders(o.headers))
+		}
+		return otlpmetrichttp.New(ctx, opts...)
 	}
 
 	// gRPC's reconnect backoff grows to 120 s by default: a collector that
@@ -587,10 +393,29 @@ func otlpOptions(c *config) []otlpmetricgrpc.Option {
 		},
 		MinConnectTimeout: max(c.interval, time.Second),
 	}
-
-	return append(opts,
-		otlpmetricgrpc.WithTimeout(o.reqTimeout),
-		otlpmetricgrpc.WithRetry(retryConfig(o.reqTimeout)),
+	opts := []otlpmetricgrpc.Option{
+		otlpmetricgrpc.WithRetry(retry),
 		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)),
-	)
+	}
+	if endpoint {
+		opts = append(opts, otlpmetricgrpc.WithEndpointURL(c.endpointURL.String()))
+		if c.endpointURL.Scheme == "http" {
+			// Plaintext in code wins over a certificate variable, which
+			// would turn TLS on.
+			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
+		}
+	}
+	if plaintext {
+		opts = append(opts, otlpmetricgrpc.WithInsecure())
+	}
+	if timeoutOpt {
+		opts = append(opts, otlpmetricgrpc.WithTimeout(timeout))
+	}
+	if temporalityOpt {
+		opts = append(opts, otlpmetricgrpc.WithTemporalitySelector(temporality(o.temporality)))
+	}
+	if headersOpt {
+		opts = append(opts, otlpmetricgrpc.WithHeaders(o.headers))
+	}
+	return otlpmetricgrpc.New(ctx, opts...)
 }

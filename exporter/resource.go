@@ -10,13 +10,27 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
-// newResource describes this process: the SDK's telemetry.sdk.* attributes,
-// then attrs in increasing priority (the last value of a key wins).
+// newResource describes this process, in increasing priority (the last
+// value of a key wins): the SDK's telemetry.sdk.* attributes, runway's
+// defaults for service.name and service.instance.id, the SDK's reading of
+// OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (checked by newConfig),
+// then the options.
 func newResource(ctx context.Context, c *config) (*resource.Resource, error) {
+	code := c.attrs
+	if c.serviceName != "" {
+		code = append(code[:len(code):len(code)], semconv.ServiceName(c.serviceName))
+	}
+	if c.instanceID != "" {
+		code = append(code[:len(code):len(code)], semconv.ServiceInstanceID(c.instanceID))
+	}
 	res, err := resource.New(ctx,
 		resource.WithSchemaURL(semconv.SchemaURL),
 		resource.WithTelemetrySDK(),
-		resource.WithAttributes(c.resource...),
+		resource.WithAttributes(
+			semconv.ServiceName(defaultServiceName()),
+			semconv.ServiceInstanceID(defaultInstanceID())),
+		resource.WithFromEnv(),
+		resource.WithAttributes(code...),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("exporter: resource: %w", err)
