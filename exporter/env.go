@@ -137,7 +137,10 @@ func parseExporters(v string) (exporters, error) {
 		case "none":
 			none = true
 		default:
-			return exporters{}, envError(envMetricsExporter, v, "unknown exporter %s: %s", shown("", strings.TrimSpace(item)), want)
+			if item = strings.TrimSpace(item); item != v {
+				return exporters{}, envError(envMetricsExporter, v, "unknown exporter %s: %s", shown("", item), want)
+			}
+			return exporters{}, envError(envMetricsExporter, v, want)
 		}
 	}
 	if none && (e.prometheus || e.otlp) {

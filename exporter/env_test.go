@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"os"
 	"strings"
@@ -45,7 +46,7 @@ func TestChooseExporters(t *testing.T) {
 		{name: "headers alone do not", env: env{envOTLPHeaders: "k=v"}, want: exporters{prometheus: true}},
 		{name: "OTEL_METRICS_EXPORTER wins over the endpoint", env: env{envMetricsExporter: "prometheus", envOTLPEndpoint: "http://c:4317"},
 			want: exporters{prometheus: true}},
-		{name: "env typo", env: env{envMetricsExporter: "otlpp"}, wantErr: `OTEL_METRICS_EXPORTER="otlpp": unknown exporter "otlpp": want otlp, prometheus or none`},
+		{name: "env typo", env: env{envMetricsExporter: "otlpp"}, wantErr: `OTEL_METRICS_EXPORTER="otlpp": want otlp, prometheus or none`},
 		{name: "env unknown in a list", env: env{envMetricsExporter: "prometheus,zipkin"}, wantErr: "zipkin"},
 		{name: "env none with others", env: env{envMetricsExporter: "none,otlp"}, wantErr: "none cannot be combined"},
 		{name: "code wins over env", env: env{envMetricsExporter: "prometheus"},
@@ -305,4 +306,96 @@ func TestOptionErrors(t *testing.T) {
 			t.Errorf("MetricsAddr() = %q, want no listener", e.MetricsAddr())
 		}
 	})
+}
+
+// TestErrorsHideSecrets: no error echoes a password in an endpoint's user
+// information or a header value, from code or from the environment, and
+// a huge value gives a short error.
+func TestErrorsHideSecrets(t *testing.T) {
+	huge := strings.Repeat("s3cret", 1<<20/6)
+	type env = map[string]string
+	for _, tc := range []struct {
+		name string
+		env  env
+		opts []Option
+	}{
+		{name: "WithOTLP user information", opts: []Option{WithOTLP("http://user:s3cret@collector:4317")}},
+		{name: "WithOTLP user information without scheme", opts: []Option{WithOTLP("user:s3cret@collector:4317")}},
+		{name: "WithOTLPHeaders bad value", opts: []Option{WithOTLP(""), WithOTLPHeaders(map[string]string{"api-key": "s3cret\n"})}},
+		{name: "endpoint variable user information", env: env{envOTLPEndpoint: "https://user:s3cret@collector:4317/x"}},
+		{name: "endpoint variable user information, bad port", env: env{envOTLPMetricsEndpoint: "http://user:s3cret@collector:99999"}},
+		{name: "headers variable, bad key", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "api-key=s3cret,x!y=s3cret"}},
+		{name: "headers variable, bad value", env: env{envOTLPEndpoint: "http://c:4317", envOTLPMetricsHeaders: "api-key=s3%0Acret"}},
+		{name: "headers variable, item without key", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "s3cret"}},
+		{name: "1 MB variable", env: env{envMetricsExporter: huge}},
+		{name: "1 MB headers", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "k=" + huge + "\x01"}},
+		{name: "1 MB endpoint", env: env{envOTLPEndpoint: "http://" + huge + ":99999"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setEnv(t, tc.env)
+			_, err := New(context.Background(), tc.opts...)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if len(msg) > 1024 {
+				t.Errorf("error of %d bytes", len(msg))
+			}
+			if !strings.Contains(tc.name, "1 MB") && strings.Contains(msg, "s3cret") {
+				t.Errorf("error shows a secret: %s", msg)
+			}
+			if strings.Contains(tc.name, "1 MB") && strings.Count(msg, "s3cret") > maxShown/6+1 {
+				t.Errorf("error shows %d bytes of the value: %.300s", strings.Count(msg, "s3cret")*6, msg)
+			}
+			t.Logf("%.300s", msg)
+		})
+	}
+}
+
+// TestSDKReadsWhatRunwayAccepts sets each variable to values runway
+// accepts and builds the exporters: the SDK must read them without
+// logging an error or a warning. The same values but for a detail are
+// refused by runway, because the SDK would drop or mis-read them.
+func TestSDKReadsWhatRunwayAccepts(t *testing.T) {
+	ca := newCert(t, "ca", x509.ExtKeyUsageServerAuth)
+	type env = map[string]string
+	for _, tc := range []struct {
+		name string
+		env  env
+	}{
+		{"grpc endpoint URL", env{envOTLPEndpoint: "http://c:4317"}},
+		{"grpc endpoint host:port", env{envOTLPEndpoint: "collector:4317"}},
+		{"grpc endpoint https without port", env{envOTLPMetricsEndpoint: "https://otlp.example"}},
+		{"http endpoint with path", env{envOTLPProtocol: "http/protobuf", envOTLPEndpoint: "https://c/api/v1/otlp"}},
+		{"grpc headers", env{envOTLPHeaders: "api-key=a%20b, X-Tenant = blue ,k-bin=%00%FF"}},
+		{"http headers", env{envOTLPProtocol: "HTTP/PROTOBUF", envOTLPHeaders: "x!y=1,k=a%09b"}},
+		{"compression", env{envOTLPCompression: "gzip", envOTLPMetricsCompression: "none"}},
+		{"timeouts", env{envOTLPTimeout: "1000", envOTLPMetricsTimeout: " 500 "}},
+		{"insecure", env{envOTLPInsecure: "TRUE", envOTLPMetricsInsecure: "false"}},
+		{"certificates", env{envOTLPCertificate: ca.certFile, envOTLPClientCertificate: ca.certFile, envOTLPClientKey: ca.keyFile}},
+		{"temporality and aggregation", env{envTemporalityPreference: "LowMemory", envHistogramAggregation: "Base2_Exponential_Bucket_Histogram"}},
+		{"reader and provider", env{envExportInterval: "2000", envExportTimeout: "1000", envExemplarFilter: "Trace_Based", envCardinalityLimit: "-1"}},
+		{"resource", env{envResourceAttributes: "team=a%20b, k = v ", envServiceName: "svc"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := env{envMetricsExporter: "otlp,prometheus"}
+			for k, v := range tc.env {
+				vars[k] = v
+			}
+			setEnv(t, vars)
+			var complaints []error
+			hookOtelErrors(t, func(err error) { complaints = append(complaints, err) })
+			e, err := New(context.Background())
+			otelErrors.Store(nil) // the SDK has read the variables; exports to nowhere may fail
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			_ = e.Shutdown(ctx)
+			if len(complaints) > 0 {
+				t.Errorf("the SDK complained: %v", complaints)
+			}
+		})
+	}
 }
