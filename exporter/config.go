@@ -69,7 +69,13 @@ func newConfig(opts []Option, env environ) (*config, error) {
 	if c.otlp {
 		c.checkOTLP(env)
 	}
-	c.errs = append(c.errs, checkEnv(env)...)
+	for _, rule := range sdkChecks {
+		if v := env.get(rule.name); v != "" {
+			if err := rule.check(v, false); err != nil {
+				c.errs = append(c.errs, envError(rule.name, v, "%v", err))
+			}
+		}
+	}
 	c.appendErr(c.envConventions(env))
 	if c.exemplarFilter == nil {
 		// runway's default where the variable is unset; else the SDK's reading.

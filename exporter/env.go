@@ -1,10 +1,10 @@
 package exporter
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -149,91 +149,70 @@ func parseExporters(v string) (exporters, error) {
 	return e, nil
 }
 
-// millis parses a variable of milliseconds with the SDK's rule: a
-// positive integer that fits a time.Duration. It returns 0 when unset.
+// millis reads a variable of milliseconds; 0 when unset.
 func millis(env environ, name string) (time.Duration, error) {
 	v := env.get(name)
 	if v == "" {
 		return 0, nil
 	}
+	d, err := parseMillis(v)
+	if err != nil {
+		return 0, envError(name, v, "%v", err)
+	}
+	return d, nil
+}
+
+// parseMillis parses milliseconds with the SDK's rule: a positive integer
+// that fits a time.Duration.
+func parseMillis(v string) (time.Duration, error) {
 	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) {
-		return 0, envError(name, v, "want a positive integer number of milliseconds")
+		return 0, errors.New("want a positive integer number of milliseconds")
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// oneOf checks that a set variable has one of the allowed values,
-// compared case-insensitively as the specification asks for enumerations.
-// It returns the value in lower case.
-func oneOf(env environ, name string, allowed ...string) (string, error) {
-	v := env.get(name)
-	for _, a := range allowed {
-		if strings.EqualFold(v, a) {
-			return a, nil
-		}
-	}
-	if v == "" {
-		return "", nil
-	}
-	return "", envError(name, v, "want %s", strings.Join(allowed, ", "))
-}
-
-// checkEnv checks the variables that the SDK reads by itself (resource,
-// exemplar filter, cardinality limit) with the SDK's own rules, so a value
-// it would ignore or log is an error here.
-func checkEnv(env environ) []error {
-	var errs []error
-	if _, err := oneOf(env, envExemplarFilter, "always_off", "always_on", "trace_based"); err != nil {
-		errs = append(errs, err)
-	}
-	if v := env.get(envCardinalityLimit); v != "" {
+// sdkChecks are the rules the SDK's reading of the other variables it
+// reads by itself implies.
+var sdkChecks = []struct {
+	name  string
+	check func(string, bool) error
+}{
+	{envExemplarFilter, enum("always_off", "always_on", "trace_based")},
+	{envCardinalityLimit, func(v string, _ bool) error {
 		if _, err := strconv.Atoi(v); err != nil {
-			errs = append(errs, envError(envCardinalityLimit, v, "want an integer (0 or less: no limit)"))
+			return errors.New("want an integer (0 or less: no limit)")
 		}
-	}
-	if v := env.get(envResourceAttributes); v != "" {
-		if err := checkResourceAttributes(v); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
+		return nil
+	}},
+	{envResourceAttributes, func(v string, _ bool) error {
+		return keyValues(v, func(k, _ string) error {
+			if k == "" {
+				return errors.New("empty key")
+			}
+			return nil
+		})
+	}},
 }
 
-// checkResourceAttributes checks OTEL_RESOURCE_ATTRIBUTES as the SDK
-// parses it: "key=value" items separated by commas, values
-// percent-encoded.
-func checkResourceAttributes(v string) error {
+// keyValues checks "key=value,key=value" as the SDK splits it (every item
+// has "=", values are percent-encoded) and calls each with the trimmed key
+// and the decoded, trimmed value.
+func keyValues(v string, each func(k, val string) error) error {
 	for i, item := range strings.Split(v, ",") {
 		k, val, ok := strings.Cut(item, "=")
-		switch _, err := url.PathUnescape(strings.TrimSpace(val)); {
+		decoded, err := url.PathUnescape(val)
+		switch {
 		case !ok:
-			return envError(envResourceAttributes, v, "item %d is not key=value: want key=value,key=value", i+1)
-		case strings.TrimSpace(k) == "":
-			return envError(envResourceAttributes, v, "item %d has an empty key: want key=value,key=value", i+1)
+			err = errors.New("not key=value")
 		case err != nil:
-			return envError(envResourceAttributes, v, "item %d: the value is not percent-encoded: want key=value,key=value", i+1)
+			err = errors.New("the value is not percent-encoded")
+		default:
+			err = each(strings.TrimSpace(k), strings.TrimSpace(decoded))
+		}
+		if err != nil {
+			return fmt.Errorf("item %d: %w: want key=value,key=value with percent-encoded values", i+1, err)
 		}
 	}
 	return nil
-}
-
-// defaultServiceName is the OpenTelemetry default: "unknown_service:" and
-// the executable's name.
-func defaultServiceName() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return "unknown_service:go"
-	}
-	return "unknown_service:" + exe[strings.LastIndexAny(exe, `/\`)+1:]
-}
-
-// defaultInstanceID is "HOSTNAME-PID": unique per process on a host, and
-// stable for the process's lifetime.
-func defaultInstanceID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	return host + "-" + strconv.Itoa(os.Getpid())
 }

@@ -50,7 +50,7 @@ func FuzzCheckEnvHeaders(f *testing.F) {
 		f.Add(s, false)
 	}
 	f.Fuzz(func(t *testing.T, v string, grpcProto bool) {
-		err := checkEnvHeaders(envOTLPHeaders, v, grpcProto)
+		err := checkEnvHeaders(v, grpcProto)
 		if err != nil {
 			if _, val, ok := strings.Cut(v, "="); ok && len(val) > 3 && !strings.Contains(envOTLPHeaders+"REDACTED", val) && strings.Contains(err.Error(), val) {
 				t.Fatalf("error %q shows a value of %q", err, v)

@@ -224,3 +224,23 @@ func (r *receiver) resourceAttr(key string) string {
 	}
 	return ""
 }
+
+// The OTLP variables that the code reaches by suffix (see otlpChecks).
+const (
+	envOTLPHeaders                  = envOTLP + "HEADERS"
+	envOTLPMetricsHeaders           = envOTLPMetrics + "HEADERS"
+	envOTLPCompression              = envOTLP + "COMPRESSION"
+	envOTLPMetricsCompression       = envOTLPMetrics + "COMPRESSION"
+	envOTLPTimeout                  = envOTLP + "TIMEOUT"
+	envOTLPMetricsTimeout           = envOTLPMetrics + "TIMEOUT"
+	envOTLPInsecure                 = envOTLP + "INSECURE"
+	envOTLPMetricsInsecure          = envOTLPMetrics + "INSECURE"
+	envOTLPCertificate              = envOTLP + "CERTIFICATE"
+	envOTLPMetricsCertificate       = envOTLPMetrics + "CERTIFICATE"
+	envOTLPClientCertificate        = envOTLP + "CLIENT_CERTIFICATE"
+	envOTLPMetricsClientCertificate = envOTLPMetrics + "CLIENT_CERTIFICATE"
+	envOTLPClientKey                = envOTLP + "CLIENT_KEY"
+	envOTLPMetricsClientKey         = envOTLPMetrics + "CLIENT_KEY"
+	envTemporalityPreference        = envOTLPMetrics + "TEMPORALITY_PREFERENCE"
+	envHistogramAggregation         = envOTLPMetrics + "DEFAULT_HISTOGRAM_AGGREGATION"
+)

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 
 	"github.com/otel-runway/runway/instrument"
@@ -282,4 +284,88 @@ func WithInstrumentOptions(opts ...instrument.Option) Option {
 // always carry the scope.
 func WithoutScopeLabels() Option {
 	return optionFunc(func(c *config) { c.withoutScope = true })
+}
+
+// otlpSettings is what the OTLP options set; zero means "not set in code".
+type otlpSettings struct {
+	endpoint    string
+	protocol    string
+	headers     map[string]string
+	headersSet  bool
+	temporality string
+}
+
+// WithOTLPProtocol chooses the OTLP transport: "grpc" (OTLP/gRPC) or
+// "http/protobuf" (OTLP/HTTP with binary protobuf bodies, which is what
+// Prometheus' own OTLP receiver and many vendors accept). It takes effect
+// when OTLP is enabled ([WithOTLP] or OTEL_METRICS_EXPORTER).
+//
+// Default: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, else
+// OTEL_EXPORTER_OTLP_PROTOCOL, else "grpc" (runway's default since its first
+// release; the OpenTelemetry specification's default is http/protobuf).
+// Any other value, "http/json" included, is a construction error.
+func WithOTLPProtocol(protocol string) Option {
+	return optionFunc(func(c *config) {
+		if protocol != protocolGRPC && protocol != protocolHTTP {
+			c.invalid("WithOTLPProtocol", "protocol %q: want grpc or http/protobuf", protocol)
+			return
+		}
+		c.o.protocol = protocol
+	})
+}
+
+// WithOTLPHeaders sends headers (for example an API key) with every OTLP
+// export, as HTTP headers or gRPC metadata. It replaces the headers of the
+// environment.
+//
+// Default: OTEL_EXPORTER_OTLP_METRICS_HEADERS, else
+// OTEL_EXPORTER_OTLP_HEADERS, else none. A header that the protocol cannot
+// send is a construction error: for http/protobuf a key that is not an
+// HTTP token or a value with a control character; for grpc, in addition,
+// a key with other characters than a-z, 0-9, "-", "_" and "." (keys are
+// sent in lower case), or a value with other characters than printable
+// ASCII (unless the key ends in "-bin").
+func WithOTLPHeaders(headers map[string]string) Option {
+	return optionFunc(func(c *config) { c.o.headers, c.o.headersSet = headers, true })
+}
+
+// WithTemporalityPreference chooses the temporality of OTLP exports, with
+// the OpenTelemetry specification's meaning:
+//
+//   - "cumulative": every instrument sends its total since the start. An
+//     export that fails is made good by the next one.
+//   - "delta": counters (synchronous and observable) and histograms send
+//     what happened since the last export; up-down counters, runway's
+//     requests in flight among them, stay cumulative, so their value is
+//     still the absolute number. A failed export loses its interval.
+//   - "lowmemory": synchronous counters and histograms send deltas; the
+//     observable counters and up-down counters stay cumulative.
+//
+// Prometheus needs cumulative values: behind a delta exporter put the
+// collector's deltatocumulative processor (see docs/collector.md). The
+// Prometheus pull exporter is always cumulative.
+//
+// Default: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else
+// cumulative. Any other value is a construction error.
+func WithTemporalityPreference(preference string) Option {
+	return optionFunc(func(c *config) {
+		if temporality(preference) == nil {
+			c.invalid("WithTemporalityPreference", "%q: want cumulative, delta or lowmemory", preference)
+			return
+		}
+		c.o.temporality = preference
+	})
+}
+
+// temporality returns the SDK's selector for a preference, nil if unknown.
+func temporality(pref string) sdkmetric.TemporalitySelector {
+	switch strings.ToLower(pref) {
+	case "cumulative":
+		return sdkmetric.CumulativeTemporalitySelector
+	case "delta":
+		return sdkmetric.DeltaTemporalitySelector
+	case "lowmemory":
+		return sdkmetric.LowMemoryTemporalitySelector
+	}
+	return nil
 }

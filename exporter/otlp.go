@@ -22,136 +22,56 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// The OTLP variables. The exporters of the OpenTelemetry SDK read them
-// (all but the protocol); runway checks them first, with the rules the SDK
-// applies, and names a bad one. The METRICS_ form wins over the generic one.
+// The OTLP variables: OTEL_EXPORTER_OTLP_ and a suffix, or
+// OTEL_EXPORTER_OTLP_METRICS_ and the suffix, which wins. The SDK's
+// exporters read them all but the protocol.
 const (
-	envOTLPEndpoint                 = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envOTLPMetricsEndpoint          = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
-	envOTLPProtocol                 = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	envOTLPMetricsProtocol          = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
-	envOTLPHeaders                  = "OTEL_EXPORTER_OTLP_HEADERS"
-	envOTLPMetricsHeaders           = "OTEL_EXPORTER_OTLP_METRICS_HEADERS"
-	envOTLPCompression              = "OTEL_EXPORTER_OTLP_COMPRESSION"
-	envOTLPMetricsCompression       = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
-	envOTLPTimeout                  = "OTEL_EXPORTER_OTLP_TIMEOUT"
-	envOTLPMetricsTimeout           = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
-	envOTLPInsecure                 = "OTEL_EXPORTER_OTLP_INSECURE"
-	envOTLPMetricsInsecure          = "OTEL_EXPORTER_OTLP_METRICS_INSECURE"
-	envOTLPCertificate              = "OTEL_EXPORTER_OTLP_CERTIFICATE"
-	envOTLPMetricsCertificate       = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"
-	envOTLPClientCertificate        = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
-	envOTLPMetricsClientCertificate = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE"
-	envOTLPClientKey                = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
-	envOTLPMetricsClientKey         = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"
-	envTemporalityPreference        = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
-	envHistogramAggregation         = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
-)
+	envOTLP                = "OTEL_EXPORTER_OTLP_"
+	envOTLPMetrics         = envOTLP + "METRICS_"
+	envOTLPEndpoint        = envOTLP + "ENDPOINT"
+	envOTLPMetricsEndpoint = envOTLPMetrics + "ENDPOINT"
+	envOTLPProtocol        = envOTLP + "PROTOCOL"
+	envOTLPMetricsProtocol = envOTLPMetrics + "PROTOCOL"
 
-// The OTLP protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
-const (
 	protocolGRPC = "grpc"
 	protocolHTTP = "http/protobuf"
 )
 
-// otlpSettings is what the OTLP options set; zero means "not set in code".
-type otlpSettings struct {
-	endpoint    string
-	protocol    string
-	headers     map[string]string
-	headersSet  bool
-	temporality string
-}
-
-// WithOTLPProtocol chooses the OTLP transport: "grpc" (OTLP/gRPC) or
-// "http/protobuf" (OTLP/HTTP with binary protobuf bodies, which is what
-// Prometheus' own OTLP receiver and many vendors accept). It takes effect
-// when OTLP is enabled ([WithOTLP] or OTEL_METRICS_EXPORTER).
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, else
-// OTEL_EXPORTER_OTLP_PROTOCOL, else "grpc" (runway's default since its first
-// release; the OpenTelemetry specification's default is http/protobuf).
-// Any other value, "http/json" included, is a construction error.
-func WithOTLPProtocol(protocol string) Option {
-	return optionFunc(func(c *config) {
-		if protocol != protocolGRPC && protocol != protocolHTTP {
-			c.invalid("WithOTLPProtocol", "protocol %q: want grpc or http/protobuf", protocol)
-			return
+// otlpChecks are the rules the SDK's reading of each OTLP variable implies
+// (by suffix; "METRICS_" ones have no generic form). A value they accept
+// is read by the SDK without an error or a warning.
+var otlpChecks = []struct {
+	suffix string
+	check  func(v string, grpcProto bool) error
+}{
+	{"ENDPOINT", func(v string, g bool) error { _, err := parseEndpoint(v, g, false); return err }},
+	{"PROTOCOL", enum(protocolGRPC, protocolHTTP)},
+	{"HEADERS", checkEnvHeaders},
+	// The SDK compares compression case-sensitively: "GZIP" would not compress.
+	{"COMPRESSION", func(v string, _ bool) error {
+		if v != "gzip" && v != "none" {
+			return errors.New("want gzip or none, in lower case")
 		}
-		c.o.protocol = protocol
-	})
+		return nil
+	}},
+	{"TIMEOUT", func(v string, _ bool) error { _, err := parseMillis(v); return err }},
+	{"INSECURE", enum("true", "false")},
+	{"CERTIFICATE", checkCAFile},
+	{"METRICS_TEMPORALITY_PREFERENCE", enum("cumulative", "delta", "lowmemory")},
+	{"METRICS_DEFAULT_HISTOGRAM_AGGREGATION", enum("explicit_bucket_histogram", "base2_exponential_bucket_histogram")},
 }
 
-// WithOTLPHeaders sends headers (for example an API key) with every OTLP
-// export, as HTTP headers or gRPC metadata. It replaces the headers of the
-// environment.
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_HEADERS, else
-// OTEL_EXPORTER_OTLP_HEADERS, else none. A header that the protocol cannot
-// send is a construction error: for http/protobuf a key that is not an
-// HTTP token or a value with a control character; for grpc, in addition,
-// a key with other characters than a-z, 0-9, "-", "_" and "." (keys are
-// sent in lower case), or a value with other characters than printable
-// ASCII (unless the key ends in "-bin").
-func WithOTLPHeaders(headers map[string]string) Option {
-	return optionFunc(func(c *config) { c.o.headers, c.o.headersSet = headers, true })
-}
-
-// WithTemporalityPreference chooses the temporality of OTLP exports, with
-// the OpenTelemetry specification's meaning:
-//
-//   - "cumulative": every instrument sends its total since the start. An
-//     export that fails is made good by the next one.
-//   - "delta": counters (synchronous and observable) and histograms send
-//     what happened since the last export; up-down counters, runway's
-//     requests in flight among them, stay cumulative, so their value is
-//     still the absolute number. A failed export loses its interval.
-//   - "lowmemory": synchronous counters and histograms send deltas; the
-//     observable counters and up-down counters stay cumulative.
-//
-// Prometheus needs cumulative values: behind a delta exporter put the
-// collector's deltatocumulative processor (see docs/collector.md). The
-// Prometheus pull exporter is always cumulative.
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else
-// cumulative. Any other value is a construction error.
-func WithTemporalityPreference(preference string) Option {
-	return optionFunc(func(c *config) {
-		if temporality(preference) == nil {
-			c.invalid("WithTemporalityPreference", "%q: want cumulative, delta or lowmemory", preference)
-			return
-		}
-		c.o.temporality = preference
-	})
-}
-
-// temporality returns the SDK's selector for a preference, nil if unknown.
-func temporality(pref string) sdkmetric.TemporalitySelector {
-	switch strings.ToLower(pref) {
-	case "cumulative":
-		return sdkmetric.CumulativeTemporalitySelector
-	case "delta":
-		return sdkmetric.DeltaTemporalitySelector
-	case "lowmemory":
-		return sdkmetric.LowMemoryTemporalitySelector
-	}
-	return nil
-}
-
-// checkOTLP resolves the protocol and checks the OTLP options and every
-// OTLP variable with the rules the SDK's exporters apply (and, for grpc
-// headers, the rules gRPC applies on every export). It records the
-// endpoint URL of WithOTLP, and c.otlpTimeout.
+// checkOTLP resolves the protocol, checks the OTLP options and every OTLP
+// variable, and records the endpoint URL of WithOTLP and the timeout
+// variable.
 func (c *config) checkOTLP(env environ) {
 	o := &c.o
-	if o.protocol == "" {
-		for _, name := range []string{envOTLPMetricsProtocol, envOTLPProtocol} {
-			p, err := oneOf(env, name, protocolGRPC, protocolHTTP)
-			c.appendErr(err)
-			o.protocol = cmp.Or(o.protocol, p)
+	for _, name := range []string{envOTLPMetricsProtocol, envOTLPProtocol} {
+		if v := strings.ToLower(env.get(name)); o.protocol == "" && enum(protocolGRPC, protocolHTTP)(v, false) == nil {
+			o.protocol = v
 		}
-		o.protocol = cmp.Or(o.protocol, protocolGRPC)
 	}
+	o.protocol = cmp.Or(o.protocol, protocolGRPC)
 	grpcProto := o.protocol == protocolGRPC
 	if o.endpoint != "" {
 		u, err := parseEndpoint(o.endpoint, grpcProto, true)
@@ -160,74 +80,72 @@ func (c *config) checkOTLP(env environ) {
 		}
 		c.endpointURL = u
 	}
-	for _, name := range []string{envOTLPEndpoint, envOTLPMetricsEndpoint} {
-		if v := env.get(name); v != "" {
-			if _, err := parseEndpoint(v, grpcProto, false); err != nil {
-				c.errs = append(c.errs, envError(name, v, "%v", err))
+	for k, v := range o.headers {
+		if err := checkHeader(k, v, grpcProto); err != nil {
+			c.invalid("WithOTLPHeaders", "%v", err)
+		}
+	}
+	for _, rule := range otlpChecks {
+		names := []string{envOTLP + rule.suffix}
+		if !strings.HasPrefix(rule.suffix, "METRICS_") {
+			names = append(names, envOTLPMetrics+rule.suffix)
+		}
+		for _, name := range names {
+			if v := env.get(name); v != "" {
+				if err := rule.check(v, grpcProto); err != nil {
+					c.errs = append(c.errs, envError(name, v, "%v", err))
+				}
 			}
 		}
 	}
-	if o.headersSet {
-		for k, v := range o.headers {
-			if err := checkHeader(k, v, grpcProto); err != nil {
-				c.invalid("WithOTLPHeaders", "%v", err)
-			}
+	for _, prefix := range []string{envOTLP, envOTLPMetrics} {
+		cert, key := prefix+"CLIENT_CERTIFICATE", prefix+"CLIENT_KEY"
+		if err := checkClientCert(env.get(cert), env.get(key)); err != nil {
+			name := cmp.Or(map[bool]string{true: cert}[env.get(cert) != ""], key)
+			c.errs = append(c.errs, envError(name, env.get(name), "%v (%s and %s)", err, cert, key))
 		}
-	}
-	for _, name := range []string{envOTLPHeaders, envOTLPMetricsHeaders} {
-		if v := env.get(name); v != "" {
-			c.appendErr(checkEnvHeaders(name, v, grpcProto))
-		}
-	}
-	for _, name := range []string{envOTLPCompression, envOTLPMetricsCompression} {
-		// The SDK compares case-sensitively: "GZIP" would not compress.
-		if v := env.get(name); v != "" && v != "gzip" && v != "none" {
-			c.errs = append(c.errs, envError(name, v, "want gzip or none, in lower case"))
-		}
-	}
-	for _, name := range []string{envOTLPTimeout, envOTLPMetricsTimeout} {
-		d, err := millis(env, name)
-		c.appendErr(err)
+		d, _ := parseMillis(env.get(prefix + "TIMEOUT"))
 		c.otlpTimeout = cmp.Or(d, c.otlpTimeout)
 	}
-	for _, name := range []string{envOTLPInsecure, envOTLPMetricsInsecure} {
-		_, err := oneOf(env, name, "true", "false")
-		c.appendErr(err)
-	}
-	for _, name := range []string{envOTLPCertificate, envOTLPMetricsCertificate} {
-		if v := env.get(name); v != "" {
-			pem, err := os.ReadFile(v)
-			if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
-				err = errors.New("holds no PEM certificate")
-			}
-			if err != nil {
-				c.errs = append(c.errs, envError(name, v, "want a PEM file of CA certificates: %v", err))
-			}
-		}
-	}
-	c.checkClientCert(env, envOTLPClientCertificate, envOTLPClientKey)
-	c.checkClientCert(env, envOTLPMetricsClientCertificate, envOTLPMetricsClientKey)
-	_, err := oneOf(env, envTemporalityPreference, "cumulative", "delta", "lowmemory")
-	c.appendErr(err)
-	_, err = oneOf(env, envHistogramAggregation, "explicit_bucket_histogram", "base2_exponential_bucket_histogram")
-	c.appendErr(err)
 }
 
-// checkClientCert checks a client certificate and key pair: both or
-// neither (the SDK ignores one alone), and loadable.
-func (c *config) checkClientCert(env environ, certName, keyName string) {
-	cert, key := env.get(certName), env.get(keyName)
+// enum accepts one of the values, compared case-insensitively as the
+// specification asks for enumerations.
+func enum(allowed ...string) func(string, bool) error {
+	return func(v string, _ bool) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				return nil
+			}
+		}
+		return fmt.Errorf("want %s", strings.Join(allowed, ", "))
+	}
+}
+
+func checkCAFile(file string, _ bool) error {
+	pem, err := os.ReadFile(file)
+	if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		err = errors.New("no PEM certificate in it")
+	}
+	if err != nil {
+		return fmt.Errorf("want a PEM file of CA certificates: %w", err)
+	}
+	return nil
+}
+
+// checkClientCert wants both files or neither (the SDK ignores one alone),
+// and a certificate that matches its key.
+func checkClientCert(cert, key string) error {
 	switch {
 	case cert == "" && key == "":
-	case cert == "":
-		c.errs = append(c.errs, envError(keyName, key, "a client key without %s: want both or neither", certName))
-	case key == "":
-		c.errs = append(c.errs, envError(certName, cert, "a client certificate without %s: want both or neither", keyName))
-	default:
-		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
-			c.errs = append(c.errs, envError(certName, cert, "want a PEM certificate matching %s: %v", keyName, err))
-		}
+		return nil
+	case cert == "" || key == "":
+		return errors.New("want a client certificate and its key, or neither")
 	}
+	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+		return fmt.Errorf("want a PEM client certificate and its key: %w", err)
+	}
+	return nil
 }
 
 // parseEndpoint checks an OTLP endpoint. A URL (http:// is plaintext,
@@ -284,24 +202,10 @@ func parseEndpoint(raw string, grpcProto, code bool) (*url.URL, error) {
 	return u, nil
 }
 
-// checkEnvHeaders checks a headers variable as the SDK parses it:
-// "key=value" items separated by commas, keys HTTP tokens, values
-// percent-encoded, then trimmed; then as the protocol sends them.
-func checkEnvHeaders(name, v string, grpcProto bool) error {
-	for i, item := range strings.Split(v, ",") {
-		k, val, ok := strings.Cut(item, "=")
-		if !ok {
-			return envError(name, v, "item %d is not key=value: want key=value,key=value with percent-encoded values", i+1)
-		}
-		decoded, err := url.PathUnescape(val)
-		if err != nil {
-			return envError(name, v, "item %d: the value is not percent-encoded", i+1)
-		}
-		if err := checkHeader(strings.TrimSpace(k), strings.TrimSpace(decoded), grpcProto); err != nil {
-			return envError(name, v, "%v", err)
-		}
-	}
-	return nil
+// checkEnvHeaders checks a headers variable as the SDK parses it (see
+// keyValues), then as the protocol sends it.
+func checkEnvHeaders(v string, grpcProto bool) error {
+	return keyValues(v, func(k, val string) error { return checkHeader(k, val, grpcProto) })
 }
 
 // checkHeader checks that a header can be sent: for HTTP a token key
@@ -309,38 +213,67 @@ func checkEnvHeaders(name, v string, grpcProto bool) error {
 // key of [0-9a-z-_.] once lower-cased, and a printable ASCII value unless
 // the key ends in "-bin". The error shows the key, never the value.
 func checkHeader(k, v string, grpcProto bool) error {
-	if k == "" {
-		return errors.New("empty header key")
+	if k == "" || strings.ContainsFunc(k, func(r rune) bool {
+		return r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	}) {
+		return fmt.Errorf("header key %s is not an HTTP token", shown("", k))
 	}
-	for _, r := range k {
-		if r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return fmt.Errorf("header key %s is not an HTTP token", shown("", k))
+	if !grpcProto {
+		if strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return fmt.Errorf("header %s: want a value without control characters", shown("", k))
 		}
-	}
-	if grpcProto && strings.Trim(strings.ToLower(k), "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" {
-		return fmt.Errorf("header key %s: gRPC allows only 0-9, a-z, -, _ and .", shown("", k))
-	}
-	if grpcProto && strings.HasSuffix(strings.ToLower(k), "-bin") {
 		return nil
 	}
-	for _, r := range v {
-		if (r < ' ' && (r != '\t' || grpcProto)) || r == 0x7f || (grpcProto && r > 0x7e) {
-			return fmt.Errorf("header %s: the value has a character %s cannot send (want %s)", shown("", k),
-				map[bool]string{true: "gRPC", false: "HTTP"}[grpcProto],
-				map[bool]string{true: "printable ASCII", false: "no control characters"}[grpcProto])
-		}
+	if strings.Trim(strings.ToLower(k), "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" {
+		return fmt.Errorf("header key %s: gRPC allows only 0-9, a-z, -, _ and .", shown("", k))
+	}
+	if !strings.HasSuffix(strings.ToLower(k), "-bin") && strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return fmt.Errorf("header %s: gRPC wants a value of printable ASCII", shown("", k))
 	}
 	return nil
 }
 
-// newOTLPExporter builds the SDK's OTLP exporter of the protocol. The
-// exporter reads the OTEL_EXPORTER_OTLP_* variables itself; runway adds
-// its defaults only where a variable is unset, and the code options.
+// otlpOptions are the options runway gives one of the SDK's OTLP
+// exporters, whose types differ.
+type otlpOptions[O any] struct {
+	endpointURL func(string) O
+	insecure    func() O
+	timeout     func(time.Duration) O
+	temporality func(sdkmetric.TemporalitySelector) O
+	headers     func(map[string]string) O
+}
+
+// build returns the code options, and runway's defaults where a variable
+// is unset: the SDK applies them after reading the environment.
+func (f otlpOptions[O]) build(c *config, timeout time.Duration) []O {
+	env, o := c.env, &c.o
+	var opts []O
+	if c.endpointURL != nil {
+		opts = append(opts, f.endpointURL(c.endpointURL.String()))
+	} else if ep := cmp.Or(env.get(envOTLPMetricsEndpoint), env.get(envOTLPEndpoint)); !strings.Contains(ep, "://") &&
+		env.get(envOTLP+"INSECURE") == "" && env.get(envOTLPMetrics+"INSECURE") == "" {
+		// Plaintext for an endpoint without scheme, or none (localhost).
+		opts = append(opts, f.insecure())
+	}
+	if env.get(envOTLP+"TIMEOUT") == "" && env.get(envOTLPMetrics+"TIMEOUT") == "" {
+		opts = append(opts, f.timeout(timeout))
+	}
+	if o.temporality != "" {
+		opts = append(opts, f.temporality(temporality(o.temporality)))
+	}
+	if o.headersSet {
+		opts = append(opts, f.headers(o.headers))
+	}
+	return opts
+}
+
+// newOTLPExporter builds the SDK's OTLP exporter of the protocol. It reads
+// the OTEL_EXPORTER_OTLP_* variables itself; runway adds the code options
+// and its defaults.
 func newOTLPExporter(ctx context.Context, c *config) (sdkmetric.Exporter, error) {
-	env := c.env
-	// The request timeout: the variable, else the export timeout; never
-	// more than the export timeout. Failed requests are retried within it
-	// only: the next interval sends the cumulative values again.
+	// One request is bounded by the timeout variable or the export
+	// timeout, and retried within it only: the next interval sends the
+	// cumulative values again.
 	timeout := min(cmp.Or(c.otlpTimeout, c.timeout), c.timeout)
 	retry := otlpmetricgrpc.RetryConfig{
 		Enabled:         true,
@@ -348,37 +281,18 @@ func newOTLPExporter(ctx context.Context, c *config) (sdkmetric.Exporter, error)
 		MaxInterval:     max(timeout/2, 10*time.Millisecond),
 		MaxElapsedTime:  timeout,
 	}
-	o := &c.o
-	endpoint := c.endpointURL != nil
-	// Where no endpoint is given in code and OTEL_EXPORTER_OTLP_*INSECURE
-	// is unset, runway's default is plaintext for an endpoint without
-	// scheme: the local collector by default, host:port as WithOTLP reads it.
-	ep := cmp.Or(env.get(envOTLPMetricsEndpoint), env.get(envOTLPEndpoint))
-	plaintext := !endpoint && !strings.Contains(ep, "://") &&
-		env.get(envOTLPInsecure) == "" && env.get(envOTLPMetricsInsecure) == ""
-	timeoutOpt := env.get(envOTLPTimeout) == "" && env.get(envOTLPMetricsTimeout) == ""
-	temporalityOpt, headersOpt := o.temporality != "", o.headersSet
-
-	if o.protocol == protocolHTTP {
-		opts := []otlpmetrichttp.Option{otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig(retry))}
-		if endpoint {
-			opts = append(opts, otlpmetrichttp.WithEndpointURL(c.endpointURL.String()))
-		}
-		if plaintext {
-			opts = append(opts, otlpmetrichttp.WithInsecure())
-		}
-		if timeoutOpt {
-			opts = append(opts, otlpmetrichttp.WithTimeout(timeout))
-		}
-		if temporalityOpt {
-			opts = append(opts, otlpmetrichttp.WithTemporalitySelector(temporality(o.temporality)))
-		}
-		if headersOpt {
-			opts = append(opts, otlpmetrichttp.WithHeaders(o.headers))
-		}
-		return otlpmetrichttp.New(ctx, opts...)
+	if c.o.protocol == protocolHTTP {
+		opts := otlpOptions[otlpmetrichttp.Option]{otlpmetrichttp.WithEndpointURL, otlpmetrichttp.WithInsecure,
+			otlpmetrichttp.WithTimeout, otlpmetrichttp.WithTemporalitySelector, otlpmetrichttp.WithHeaders}.build(c, timeout)
+		return otlpmetrichttp.New(ctx, append(opts, otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig(retry)))...)
 	}
-
+	opts := otlpOptions[otlpmetricgrpc.Option]{otlpmetricgrpc.WithEndpointURL, otlpmetricgrpc.WithInsecure,
+		otlpmetricgrpc.WithTimeout, otlpmetricgrpc.WithTemporalitySelector, otlpmetricgrpc.WithHeaders}.build(c, timeout)
+	if c.endpointURL != nil && c.endpointURL.Scheme == "http" {
+		// Plaintext in code wins over a certificate variable, which would
+		// turn TLS on.
+		opts = append(opts, otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
+	}
 	// gRPC's reconnect backoff grows to 120 s by default: a collector that
 	// comes up after the application would see nothing for minutes. Keep
 	// the longest wait between connection attempts at half an interval
@@ -393,29 +307,6 @@ func newOTLPExporter(ctx context.Context, c *config) (sdkmetric.Exporter, error)
 		},
 		MinConnectTimeout: max(c.interval, time.Second),
 	}
-	opts := []otlpmetricgrpc.Option{
-		otlpmetricgrpc.WithRetry(retry),
-		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)),
-	}
-	if endpoint {
-		opts = append(opts, otlpmetricgrpc.WithEndpointURL(c.endpointURL.String()))
-		if c.endpointURL.Scheme == "http" {
-			// Plaintext in code wins over a certificate variable, which
-			// would turn TLS on.
-			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
-		}
-	}
-	if plaintext {
-		opts = append(opts, otlpmetricgrpc.WithInsecure())
-	}
-	if timeoutOpt {
-		opts = append(opts, otlpmetricgrpc.WithTimeout(timeout))
-	}
-	if temporalityOpt {
-		opts = append(opts, otlpmetricgrpc.WithTemporalitySelector(temporality(o.temporality)))
-	}
-	if headersOpt {
-		opts = append(opts, otlpmetricgrpc.WithHeaders(o.headers))
-	}
-	return otlpmetricgrpc.New(ctx, opts...)
+	return otlpmetricgrpc.New(ctx, append(opts, otlpmetricgrpc.WithRetry(retry),
+		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)))...)
 }

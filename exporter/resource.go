@@ -3,6 +3,9 @@ package exporter
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/otel/sdk/resource"
 	// The SDK's own resource detectors use this semconv version; another
@@ -36,4 +39,24 @@ func newResource(ctx context.Context, c *config) (*resource.Resource, error) {
 		return nil, fmt.Errorf("exporter: resource: %w", err)
 	}
 	return res, nil
+}
+
+// defaultServiceName is the OpenTelemetry default: "unknown_service:" and
+// the executable's name.
+func defaultServiceName() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown_service:go"
+	}
+	return "unknown_service:" + exe[strings.LastIndexAny(exe, `/\`)+1:]
+}
+
+// defaultInstanceID is "HOSTNAME-PID": unique per process on a host, and
+// stable for the process's lifetime.
+func defaultInstanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
 }
