@@ -104,6 +104,7 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "OTEL_EXPORTER_OTLP_HEADERS gRPC tab", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "k=a%09b"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders}},
 		{name: "OTEL_EXPORTER_OTLP_HEADERS trailing comma", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "k=v,"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders}},
 		{name: "OTEL_EXPORTER_OTLP_COMPRESSION upper case", env: env{envOTLPEndpoint: "http://c:4317", envOTLPCompression: "GZIP"}, want: ErrInvalidEnv, names: []string{envOTLPCompression, "lower case"}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_INSECURE with https", env: env{envOTLPEndpoint: "https://c:4317", envOTLPMetricsInsecure: "TRUE"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsInsecure, "https"}},
 		{name: "OTEL_EXPORTER_OTLP_INSECURE yes", env: env{envOTLPEndpoint: "c:4317", envOTLPInsecure: "yes"}, want: ErrInvalidEnv, names: []string{envOTLPInsecure}},
 		{name: "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION unknown", env: env{envOTLPEndpoint: "c:4317", envHistogramAggregation: "exponential"}, want: ErrInvalidEnv, names: []string{envHistogramAggregation}},
 		{name: "OTEL_EXPORTER_OTLP_PROTOCOL unknown", env: env{envMetricsExporter: "otlp", envOTLPProtocol: "http/json"}, want: ErrInvalidEnv, names: []string{envOTLPProtocol}},

@@ -99,6 +99,12 @@ func (c *config) checkOTLP(env environ) {
 		}
 	}
 	for _, prefix := range []string{envOTLP, envOTLPMetrics} {
+		// The SDK applies INSECURE after the scheme: it would send
+		// plaintext to an https:// endpoint.
+		ep := cmp.Or(env.get(envOTLPMetricsEndpoint), env.get(envOTLPEndpoint))
+		if c.endpointURL == nil && strings.EqualFold(env.get(prefix+"INSECURE"), "true") && strings.HasPrefix(strings.ToLower(ep), "https://") {
+			c.errs = append(c.errs, envError(prefix+"INSECURE", "true", "contradicts the https:// endpoint: want false, or an endpoint without scheme"))
+		}
 		cert, key := prefix+"CLIENT_CERTIFICATE", prefix+"CLIENT_KEY"
 		if err := checkClientCert(env.get(cert), env.get(key)); err != nil {
 			name := cmp.Or(map[bool]string{true: cert}[env.get(cert) != ""], key)
