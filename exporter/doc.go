@@ -113,8 +113,9 @@
 // decides TLS and its path is an error; "host:port" is accepted (the host
 // must be a name: the SDK cannot parse "10.0.0.1:4317", write
 // http://10.0.0.1:4317) and is plaintext unless
-// OTEL_EXPORTER_OTLP_INSECURE=false. A URL without a port dials the
-// scheme's port (443 for https). User information, a query or a fragment
+// OTEL_EXPORTER_OTLP_INSECURE=false; INSECURE=true beside an https:// URL
+// is an error (the SDK would send plaintext). A URL without a port dials
+// the scheme's port (443 for https). User information, a query or a fragment
 // is an error: the exporters would drop them.
 //
 // OTEL_EXPORTER_OTLP_HEADERS is "key=value,key=value" with percent-encoded
