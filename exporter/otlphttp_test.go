@@ -578,3 +578,35 @@ func TestOTLPTimeoutVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestOTLPGRPCHeadersAccepted sends over gRPC the edge cases that the
+// header check accepts: an upper-case key, a value with spaces and
+// punctuation, and a binary value under a "-bin" key. gRPC must send them
+// all (it refuses a whole export for one bad header).
+func TestOTLPGRPCHeadersAccepted(t *testing.T) {
+	var (
+		mu sync.Mutex
+		md metadata.MD
+	)
+	r := startReceiver(t, "127.0.0.1:0", grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		mu.Lock()
+		md, _ = metadata.FromIncomingContext(ctx)
+		mu.Unlock()
+		return handler(ctx, req)
+	}))
+	e, err := New(context.Background(),
+		setEnv(t, map[string]string{envOTLPHeaders: "X-Tenant=blue%20team, trace-bin=%00%FF%0A, k.v_w=a~!%22%7B"}),
+		WithOTLP(r.addr), WithExportInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter(t, e, "grpc.edge.headers").Add(context.Background(), 1)
+	flushOTLP(t, e)
+	mu.Lock()
+	defer mu.Unlock()
+	for k, want := range map[string]string{"x-tenant": "blue team", "trace-bin": "\x00\xff", "k.v_w": `a~!"{`} {
+		if got := md.Get(k); len(got) != 1 || got[0] != want {
+			t.Errorf("metadata %s = %q, want %q", k, got, want)
+		}
+	}
+}
