@@ -107,7 +107,10 @@ func (c *config) checkOTLP(env environ) {
 		}
 		cert, key := prefix+"CLIENT_CERTIFICATE", prefix+"CLIENT_KEY"
 		if err := checkClientCert(env.get(cert), env.get(key)); err != nil {
-			name := cmp.Or(map[bool]string{true: cert}[env.get(cert) != ""], key)
+			name := cert
+			if env.get(cert) == "" {
+				name = key
+			}
 			c.errs = append(c.errs, envError(name, env.get(name), "%v (%s and %s)", err, cert, key))
 		}
 		d, _ := parseMillis(env.get(prefix + "TIMEOUT"))
