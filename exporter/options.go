@@ -78,10 +78,12 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 // WithPrometheus enables the Prometheus pull exporter: [Exporter.MetricsHandler]
 // serves the metrics in the Prometheus exposition format.
 //
-// Default: exporters come from OTEL_METRICS_EXPORTER, and Prometheus alone
-// when that is unset. Once [WithPrometheus] or [WithOTLP] is given, the
-// exporters are exactly those given in code and OTEL_METRICS_EXPORTER is
-// ignored.
+// Default: exporters come from OTEL_METRICS_EXPORTER; when that is unset,
+// Prometheus, and OTLP push as well when an OTLP endpoint or protocol
+// variable is set (see the package documentation). Once [WithPrometheus]
+// or [WithOTLP] is given, the exporters are exactly those given in code;
+// OTEL_METRICS_EXPORTER is not used, but a bad value in it is still an
+// error.
 func WithPrometheus() Option {
 	return optionFunc(func(c *config) {
 		c.codeExporters = cmp.Or(c.codeExporters, &exporters{})
