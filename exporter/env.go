@@ -47,12 +47,15 @@ func envError(name, value, format string, args ...any) error {
 // maxShown is the most of a value an error echoes, in bytes.
 const maxShown = 96
 
-// shown quotes a value for an error message: header values and the user
-// information of URLs are replaced by REDACTED, and long values are cut.
+// shown quotes the value of a variable or an option for an error
+// message: header values and the user information of URLs are replaced by
+// REDACTED, and long values are cut. With no name (a header key), it only
+// cuts.
 func shown(name, v string) string {
-	if strings.HasSuffix(name, "HEADERS") {
+	switch {
+	case strings.HasSuffix(name, "HEADERS"):
 		v = redactHeaders(v)
-	} else {
+	case name != "":
 		v = redactUserinfo(v)
 	}
 	if len(v) > maxShown {

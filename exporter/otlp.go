@@ -76,7 +76,7 @@ func (c *config) checkOTLP(env environ) {
 	if o.endpoint != "" {
 		u, err := parseEndpoint(o.endpoint, grpcProto, true)
 		if err != nil {
-			c.invalid("WithOTLP", "endpoint %s: %v", shown("", o.endpoint), err)
+			c.invalid("WithOTLP", "endpoint %s: %v", shown("WithOTLP", o.endpoint), err)
 		}
 		c.endpointURL = u
 	}
