@@ -98,7 +98,7 @@ func WithPrometheus() Option {
 //
 // For grpc, endpoint is "host:port" or "http://host:port" for a plaintext
 // connection (a sidecar collector), or "https://host:port" for TLS with the
-// system's root certificates (or [WithOTLPCertificates]); the port defaults
+// system's root certificates (or those of OTEL_EXPORTER_OTLP_CERTIFICATE); the port defaults
 // to 4317. For http/protobuf, endpoint is a URL ("host:port" is plaintext):
 // its path is used as is, and /v1/metrics when it has none. An empty
 // endpoint takes OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as is), else
