@@ -63,20 +63,22 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "WithPrometheusRegistry nil", opts: []Option{WithPrometheusRegistry(nil)}, want: ErrInvalidOption, names: []string{"WithPrometheusRegistry"}},
 
 		{name: "WithOTLPProtocol http/json", opts: []Option{WithOTLP("c:1"), WithOTLPProtocol("http/json")}, want: ErrInvalidOption, names: []string{"WithOTLPProtocol", "http/json"}},
-		{name: "WithOTLPCompression br", opts: []Option{WithOTLP("c:1"), WithOTLPCompression("br")}, want: ErrInvalidOption, names: []string{"WithOTLPCompression"}},
 		{name: "WithOTLPHeaders bad name", opts: []Option{WithOTLP("c:1"), WithOTLPHeaders(map[string]string{"api key": "v"})}, want: ErrInvalidOption, names: []string{"WithOTLPHeaders"}},
 		{name: "WithOTLPHeaders newline", opts: []Option{WithOTLP("c:1"), WithOTLPHeaders(map[string]string{"k": "a\r\nb"})}, want: ErrInvalidOption, names: []string{"WithOTLPHeaders"}},
-		{name: "WithOTLPCertificates missing CA", opts: []Option{WithOTLP("https://c:1"), WithOTLPCertificates(missing, "", "")}, want: ErrInvalidOption, names: []string{"WithOTLPCertificates", "missing.pem"}},
-		{name: "WithOTLPCertificates key without certificate", opts: []Option{WithOTLP("https://c:1"), WithOTLPCertificates("", "", missing)}, want: ErrInvalidOption, names: []string{"WithOTLPCertificates"}},
-		{name: "WithOTLPCertificates not PEM", opts: []Option{WithOTLP("https://c:1"), WithOTLPCertificates(notPEM, "", "")}, want: ErrInvalidOption, names: []string{"WithOTLPCertificates", "PEM"}},
 		{name: "WithTemporalityPreference unknown", opts: []Option{WithOTLP("c:1"), WithTemporalityPreference("sometimes")}, want: ErrInvalidOption, names: []string{"WithTemporalityPreference"}},
 		{name: "WithOTLP http query", opts: []Option{WithOTLPProtocol("http/protobuf"), WithOTLP("http://c:4318/v1/metrics?x=1")}, want: ErrInvalidOption, names: []string{"WithOTLP"}},
+		{name: "WithOTLPHeaders not a gRPC key", opts: []Option{WithOTLP("c:1"), WithOTLPHeaders(map[string]string{"x!y": "1"})}, want: ErrInvalidOption, names: []string{"WithOTLPHeaders", "x!y", "gRPC"}},
+		{name: "WithOTLPHeaders gRPC value with a tab", opts: []Option{WithOTLP("c:1"), WithOTLPHeaders(map[string]string{"k": "a\tb"})}, want: ErrInvalidOption, names: []string{"WithOTLPHeaders", "gRPC"}},
+		{name: "WithOTLP user information", opts: []Option{WithOTLP("http://user:pw@c:1")}, want: ErrInvalidOption, names: []string{"WithOTLP", "REDACTED"}},
 		{name: "WithOTLP http bad scheme", opts: []Option{WithOTLPProtocol("http/protobuf"), WithOTLP("grpc://c:4318")}, want: ErrInvalidOption, names: []string{"WithOTLP"}},
 
 		// Environment variables.
 		{name: "RUNWAY_METRICS_WEB_CONFIG missing file", env: env{envMetricsWebConfig: missing}, opts: []Option{WithMetricsAddr("127.0.0.1:0")}, want: ErrInvalidEnv, names: []string{envMetricsWebConfig, "missing.pem"}},
 		{name: "RUNWAY_METRICS_WEB_CONFIG without WithMetricsAddr", env: env{envMetricsWebConfig: missing}, want: ErrInvalidEnv, names: []string{envMetricsWebConfig, "WithMetricsAddr"}},
 		{name: "OTEL_METRICS_EXPORTER unknown", env: env{envMetricsExporter: "prometheus,zipkin"}, want: ErrInvalidEnv, names: []string{envMetricsExporter, "zipkin"}},
+		{name: "OTEL_METRICS_EXPORTER typo", env: env{envMetricsExporter: "otlpp"}, want: ErrInvalidEnv, names: []string{envMetricsExporter, "otlpp", "want otlp, prometheus or none"}},
+		{name: "OTEL_METRICS_EXPORTER typo beside code options", env: env{envMetricsExporter: "otlpp"}, opts: []Option{WithPrometheus()}, want: ErrInvalidEnv, names: []string{envMetricsExporter}},
+		{name: "OTEL_METRICS_EXPORTER empty item", env: env{envMetricsExporter: "prometheus,"}, want: ErrInvalidEnv, names: []string{envMetricsExporter}},
 		{name: "OTEL_METRICS_EXPORTER none with others", env: env{envMetricsExporter: "none,otlp"}, want: ErrInvalidEnv, names: []string{envMetricsExporter}},
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT bad scheme", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "grpc://c:4317"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT port 0", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "c:0"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
@@ -90,6 +92,21 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "OTEL_RESOURCE_ATTRIBUTES empty key", env: env{envResourceAttributes: "=v"}, want: ErrInvalidEnv, names: []string{envResourceAttributes}},
 		{name: "OTEL_RESOURCE_ATTRIBUTES bad escape", env: env{envResourceAttributes: "k=%zz"}, want: ErrInvalidEnv, names: []string{envResourceAttributes}},
 
+		{name: "OTEL_RESOURCE_ATTRIBUTES trailing comma", env: env{envResourceAttributes: "k=v,"}, want: ErrInvalidEnv, names: []string{envResourceAttributes}},
+		{name: "OTEL_GO_X_CARDINALITY_LIMIT not a number", env: env{envCardinalityLimit: "lots"}, want: ErrInvalidEnv, names: []string{envCardinalityLimit}},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT IP without scheme", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "10.0.0.1:4317"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT no port", env: env{envMetricsExporter: "otlp", envOTLPEndpoint: "collector"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT http without scheme", env: env{envOTLPProtocol: "http/protobuf", envOTLPEndpoint: "c:4318"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT gRPC path", env: env{envOTLPEndpoint: "http://c:4317/v1/metrics"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT user information", env: env{envOTLPMetricsEndpoint: "http://user:s3cret@c:4317"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsEndpoint, "REDACTED"}},
+		{name: "OTEL_EXPORTER_OTLP_HEADERS gRPC key", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "x!y=1"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders, "x!y", "gRPC"}},
+		{name: "OTEL_EXPORTER_OTLP_HEADERS gRPC non-ASCII value", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "k=%C3%A9"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders, "printable ASCII"}},
+		{name: "OTEL_EXPORTER_OTLP_HEADERS gRPC tab", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "k=a%09b"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders}},
+		{name: "OTEL_EXPORTER_OTLP_HEADERS trailing comma", env: env{envOTLPEndpoint: "http://c:4317", envOTLPHeaders: "k=v,"}, want: ErrInvalidEnv, names: []string{envOTLPHeaders}},
+		{name: "OTEL_EXPORTER_OTLP_COMPRESSION upper case", env: env{envOTLPEndpoint: "http://c:4317", envOTLPCompression: "GZIP"}, want: ErrInvalidEnv, names: []string{envOTLPCompression, "lower case"}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_INSECURE with https", env: env{envOTLPEndpoint: "https://c:4317", envOTLPMetricsInsecure: "TRUE"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsInsecure, "https"}},
+		{name: "OTEL_EXPORTER_OTLP_INSECURE yes", env: env{envOTLPEndpoint: "c:4317", envOTLPInsecure: "yes"}, want: ErrInvalidEnv, names: []string{envOTLPInsecure}},
+		{name: "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION unknown", env: env{envOTLPEndpoint: "c:4317", envHistogramAggregation: "exponential"}, want: ErrInvalidEnv, names: []string{envHistogramAggregation}},
 		{name: "OTEL_EXPORTER_OTLP_PROTOCOL unknown", env: env{envMetricsExporter: "otlp", envOTLPProtocol: "http/json"}, want: ErrInvalidEnv, names: []string{envOTLPProtocol}},
 		{name: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL unknown", env: env{envMetricsExporter: "otlp", envOTLPMetricsProtocol: "HTTP"}, want: ErrInvalidEnv, names: []string{envOTLPMetricsProtocol}},
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT http fragment", env: env{envMetricsExporter: "otlp", envOTLPProtocol: "http/protobuf", envOTLPEndpoint: "http://c:4318/#x"}, want: ErrInvalidEnv, names: []string{envOTLPEndpoint}},
@@ -128,7 +145,7 @@ func TestBadConfiguration(t *testing.T) {
 					t.Fatalf("panicked: %v", p)
 				}
 			}()
-			handler, shutdown, err := Setup(context.Background(), http.NotFoundHandler(), append([]Option{mapEnv(tc.env)}, tc.opts...)...)
+			handler, shutdown, err := Setup(context.Background(), http.NotFoundHandler(), append([]Option{setEnv(t, tc.env)}, tc.opts...)...)
 			if err == nil {
 				_ = shutdown(context.Background())
 				t.Fatalf("accepted: handler %T", handler)

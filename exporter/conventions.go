@@ -1,8 +1,6 @@
 package exporter
 
 import (
-	"fmt"
-
 	"github.com/otel-runway/runway/instrument"
 )
 
@@ -15,15 +13,15 @@ const envConventions = "RUNWAY_METRICS_CONVENTIONS"
 // envConventions validates RUNWAY_METRICS_CONVENTIONS and, when it is set,
 // puts instrument.WithConventions before the options of
 // WithInstrumentOptions, so that an option given in code wins.
-func (c *config) envConventions() error {
-	v := c.env(envConventions)
+func (c *config) envConventions(env environ) error {
+	v := env.get(envConventions)
 	if v == "" {
 		return nil
 	}
 	switch v {
 	case "runway", "otel", "both", "otel-active": // instrument.WithConventions' values
 	default:
-		return fmt.Errorf("%w: %s=%q: want runway, otel, both or otel-active", ErrInvalidEnv, envConventions, v)
+		return envError(envConventions, v, "want runway, otel, both or otel-active")
 	}
 	c.instrumentOpts = append([]instrument.Option{instrument.WithConventions(v)}, c.instrumentOpts...)
 	return nil

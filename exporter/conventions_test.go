@@ -32,7 +32,7 @@ func conventionsServer(t *testing.T, mode string) (url string, release func()) {
 	mux.HandleFunc("GET /hold/{id}", func(w http.ResponseWriter, r *http.Request) { <-gate })
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	h, shutdown, err := Setup(context.Background(), mux,
-		mapEnv(map[string]string{"RUNWAY_METRICS_CONVENTIONS": mode}),
+		setEnv(t, map[string]string{"RUNWAY_METRICS_CONVENTIONS": mode}),
 		WithInstrumentOptions(instrument.WithServeMux(mux)))
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestConventionsBothScrape(t *testing.T) {
 }
 
 func TestConventionsEnvInvalid(t *testing.T) {
-	_, err := New(context.Background(), mapEnv(map[string]string{"RUNWAY_METRICS_CONVENTIONS": "semconv"}))
+	_, err := New(context.Background(), setEnv(t, map[string]string{"RUNWAY_METRICS_CONVENTIONS": "semconv"}))
 	if !errors.Is(err, ErrInvalidEnv) || !strings.Contains(err.Error(), "RUNWAY_METRICS_CONVENTIONS") {
 		t.Fatalf("err = %v, want ErrInvalidEnv naming RUNWAY_METRICS_CONVENTIONS", err)
 	}
@@ -201,7 +201,7 @@ func TestConventionsCodeWins(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
 	h, shutdown, err := Setup(context.Background(), mux,
-		mapEnv(map[string]string{"RUNWAY_METRICS_CONVENTIONS": "otel"}),
+		setEnv(t, map[string]string{"RUNWAY_METRICS_CONVENTIONS": "otel"}),
 		WithInstrumentOptions(instrument.WithConventions("runway")))
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestConventionsCodeWins(t *testing.T) {
 func TestConventionsEnvValues(t *testing.T) {
 	for _, v := range []string{"runway", "otel", "both", "otel-active"} {
 		h, shutdown, err := Setup(context.Background(), http.NotFoundHandler(),
-			mapEnv(map[string]string{"RUNWAY_METRICS_CONVENTIONS": v}))
+			setEnv(t, map[string]string{"RUNWAY_METRICS_CONVENTIONS": v}))
 		if err != nil || h == nil {
 			t.Errorf("RUNWAY_METRICS_CONVENTIONS=%s: %v", v, err)
 			continue

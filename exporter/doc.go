@@ -21,29 +21,51 @@
 //
 // Every setting has an option and most have an OpenTelemetry environment
 // variable. An option given in code always wins over the variable; an
-// unset or empty variable means "not configured". Invalid values are
-// errors from [New] and [Setup] that name the option ([ErrInvalidOption]) or
-// the variable ([ErrInvalidEnv]); every invalid value is reported at once.
+// unset, empty or blank variable means "not configured".
+//
+// The OpenTelemetry SDK reads most variables itself: the OTLP exporters
+// (otlpmetricgrpc, otlpmetrichttp) read OTEL_EXPORTER_OTLP_*, the
+// resource detector OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, the
+// MeterProvider OTEL_METRICS_EXEMPLAR_FILTER and
+// OTEL_GO_X_CARDINALITY_LIMIT. The SDK logs a value it cannot use and goes
+// on without it; [New] checks every one of these variables first, with
+// the rules the SDK (and, for gRPC headers, gRPC) applies, so a value the
+// SDK would reject, ignore or mis-read is an error at construction. Then
+// runway passes its own defaults, as code options, only where the variable
+// is unset. Errors name the option ([ErrInvalidOption]) or the variable
+// ([ErrInvalidEnv]), show the value (header values and the user
+// information of URLs replaced by REDACTED, long values cut to 96 bytes)
+// and say what is allowed, in one format:
+//
+//	exporter: invalid environment variable: OTEL_METRICS_EXPORTER="otlpp": want otlp, prometheus or none, or a comma-separated list of otlp and prometheus
+//
+// Every invalid value is reported at once. Enumerations compare
+// case-insensitively, as the specification asks, except compression,
+// which the SDK reads in lower case only.
 //
 //	Option                     Variable (OTEL_EXPORTER_OTLP_ is written O_)        Default
-//	WithPrometheus             OTEL_METRICS_EXPORTER                               prometheus
+//	WithPrometheus             OTEL_METRICS_EXPORTER                               prometheus (and otlp, see below)
 //	WithOTLP(endpoint)         OTEL_METRICS_EXPORTER                               (off)
-//	WithOTLP(endpoint)         O_METRICS_ENDPOINT, O_ENDPOINT                      http://localhost:4317 (grpc)
-//	                                                                               http://localhost:4318/v1/metrics (http/protobuf)
+//	WithOTLP(endpoint)         O_METRICS_ENDPOINT, O_ENDPOINT                      localhost:4317 (grpc), localhost:4318/v1/metrics
+//	                                                                               (http/protobuf), plaintext
+//	-                          O_METRICS_INSECURE, O_INSECURE (true, false)        true for an endpoint without scheme (runway;
+//	                                                                               the SDK's default is false)
 //	WithOTLPProtocol           O_METRICS_PROTOCOL, O_PROTOCOL                      grpc
 //	WithOTLPHeaders            O_METRICS_HEADERS, O_HEADERS                        none
-//	WithOTLPCompression        O_METRICS_COMPRESSION, O_COMPRESSION                none
-//	WithOTLPCertificates       O_METRICS_CERTIFICATE, O_CERTIFICATE                the system's roots
+//	-                          O_METRICS_COMPRESSION, O_COMPRESSION (gzip, none)   none
+//	-                          O_METRICS_CERTIFICATE, O_CERTIFICATE                the system's roots
 //	                           O_METRICS_CLIENT_CERTIFICATE, O_CLIENT_CERTIFICATE  none
 //	                           O_METRICS_CLIENT_KEY, O_CLIENT_KEY                  none
-//	-                          O_METRICS_TIMEOUT, O_TIMEOUT (ms)                   the export timeout (and never more)
+//	-                          O_METRICS_TIMEOUT, O_TIMEOUT (ms)                   the export timeout
 //	WithTemporalityPreference  O_METRICS_TEMPORALITY_PREFERENCE                    cumulative
-//	WithExportInterval         OTEL_METRIC_EXPORT_INTERVAL (ms)                    5 s
+//	-                          O_METRICS_DEFAULT_HISTOGRAM_AGGREGATION             explicit_bucket_histogram
+//	WithExportInterval         OTEL_METRIC_EXPORT_INTERVAL (ms)                    5 s (the SDK's: 60 s)
 //	WithExportTimeout          OTEL_METRIC_EXPORT_TIMEOUT (ms)                     the interval (and never more)
 //	WithServiceName            OTEL_SERVICE_NAME                                   unknown_service:EXECUTABLE
 //	WithServiceInstanceID      OTEL_RESOURCE_ATTRIBUTES                            HOSTNAME-PID
 //	WithResourceAttributes     OTEL_RESOURCE_ATTRIBUTES                            none
-//	WithExemplarFilter         OTEL_METRICS_EXEMPLAR_FILTER                        always_off
+//	WithExemplarFilter         OTEL_METRICS_EXEMPLAR_FILTER                        always_off (the SDK's: trace_based)
+//	-                          OTEL_GO_X_CARDINALITY_LIMIT                         the SDK's (2000)
 //	WithMetricsAddr            -                                                   none: /metrics on the app (Setup)
 //	WithMetricsWebConfig       RUNWAY_METRICS_WEB_CONFIG                           plain HTTP, no authentication on the separate listener
 //	WithPrometheusRegistry     -                                                   a new registry per Exporter
@@ -52,49 +74,60 @@
 //	  instrument.WithConventions)  (runway, otel, both, otel-active)
 //	WithInstrumentOptions      -                                                   the middleware's defaults
 //
-// In full, the OTLP variables are OTEL_EXPORTER_OTLP_ENDPOINT,
-// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
-// OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS,
-// OTEL_EXPORTER_OTLP_METRICS_HEADERS, OTEL_EXPORTER_OTLP_COMPRESSION,
-// OTEL_EXPORTER_OTLP_METRICS_COMPRESSION, OTEL_EXPORTER_OTLP_CERTIFICATE,
-// OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
-// OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-// OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
-// OTEL_EXPORTER_OTLP_CLIENT_KEY, OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
-// OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_METRICS_TIMEOUT and
-// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE. They are read only
-// when OTLP is enabled.
+// For each OTLP setting the OTEL_EXPORTER_OTLP_METRICS_* form wins over
+// the generic one. The OTLP variables are checked and read only when OTLP
+// is on; the others always.
 //
-// OTEL_METRICS_EXPORTER is a comma-separated list of "prometheus", "otlp"
-// and "none" ("none" alone turns both off: the MeterProvider still works and
-// exports nothing). Once [WithPrometheus] or [WithOTLP] is given, the
-// exporters are exactly those given in code and OTEL_METRICS_EXPORTER is not
-// read. OTEL_EXPORTER_OTLP_METRICS_ENDPOINT wins over
-// OTEL_EXPORTER_OTLP_ENDPOINT; either is read only when [WithOTLP] is given an
-// empty endpoint or OTLP is chosen by OTEL_METRICS_EXPORTER. For each OTLP
-// setting, the OTEL_EXPORTER_OTLP_METRICS_* form wins over the generic one.
+// # Which exporters
 //
-// For grpc, an endpoint is "host:port" or "http://host:port" (plaintext,
-// the sidecar case) or "https://host:port" (TLS); the port defaults to 4317
-// and a path is an error. For http/protobuf the endpoint is a URL, and its
-// path follows the OpenTelemetry specification: OTEL_EXPORTER_OTLP_ENDPOINT
-// is a base URL to which /v1/metrics is appended
-// (http://prometheus:9090/api/v1/otlp posts to
-// /api/v1/otlp/v1/metrics); OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as
-// is (no path means "/"); [WithOTLP] uses its path as is and /v1/metrics
-// when it has none. "host:port" is plaintext; a URL with a scheme and no
-// port takes the scheme's port (80, 443); a host without scheme or port
-// takes 4318.
+// The OpenTelemetry specification defines OTEL_METRICS_EXPORTER as the
+// "Metrics exporter to be used", with the default value "otlp", and asks
+// that an empty value be treated as unset. runway's rule:
+//
+//   - [WithPrometheus] and [WithOTLP] given in code choose exactly the
+//     exporters; OTEL_METRICS_EXPORTER is then not used, but a bad value
+//     in it is still an error.
+//   - Else OTEL_METRICS_EXPORTER chooses: a comma-separated list of
+//     "prometheus" and "otlp", or "none" alone (the MeterProvider works and
+//     exports nothing); values compare case-insensitively.
+//   - Else Prometheus, runway's default, since what KEDA and the HPA read
+//     is a scrape; and when an OTLP endpoint or protocol variable is set
+//     (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+//     OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL),
+//     OTLP push as well: setting where to push is taken to mean "push", as
+//     the specification's default "otlp" would, and /metrics stays served.
+//     Set OTEL_METRICS_EXPORTER=otlp to push only.
+//
+// # OTLP endpoints
+//
+// In code ([WithOTLP]), an endpoint is "host:port" (plaintext, the sidecar
+// case), "http://host:port" (plaintext) or "https://host:port" (TLS); for
+// grpc the port defaults to 4317 and a path is an error; for http/protobuf
+// a URL without a path posts to /v1/metrics, and "host" alone takes 4318.
+//
+// In the environment, the SDK's rules apply: for http/protobuf,
+// OTEL_EXPORTER_OTLP_ENDPOINT is a base URL to which /v1/metrics is
+// appended (http://prometheus:9090/api/v1/otlp posts to
+// /api/v1/otlp/v1/metrics), and OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used
+// as is (no path means "/"); both need a scheme. For grpc, a URL's scheme
+// decides TLS and its path is an error; "host:port" is accepted (the host
+// must be a name: the SDK cannot parse "10.0.0.1:4317", write
+// http://10.0.0.1:4317) and is plaintext unless
+// OTEL_EXPORTER_OTLP_INSECURE=false; INSECURE=true beside an https:// URL
+// is an error (the SDK would send plaintext). A URL without a port dials
+// the scheme's port (443 for https). User information, a query or a fragment
+// is an error: the exporters would drop them.
 //
 // OTEL_EXPORTER_OTLP_HEADERS is "key=value,key=value" with percent-encoded
-// values, sent as HTTP headers or gRPC metadata. Compression is "gzip" or
-// "none". OTEL_EXPORTER_OTLP_TIMEOUT bounds one export, retries included, in
-// milliseconds; it is capped at the export timeout. The certificate
-// variables name PEM files: the CA that signs the collector's certificate,
-// and a client certificate and key for mutual TLS (both or neither); they
-// are read by [New] for an https endpoint and ignored for a plaintext one.
-// The endpoint's scheme decides TLS: OTEL_EXPORTER_OTLP_INSECURE is not
-// read.
+// values, sent as HTTP headers or gRPC metadata; keys must be HTTP tokens,
+// and for grpc also of 0-9, a-z, "-", "_" and "." (sent in lower case),
+// with printable ASCII values unless the key ends in "-bin".
+// OTEL_EXPORTER_OTLP_TIMEOUT bounds one export in milliseconds; retries
+// stay within the export timeout. The certificate variables name PEM
+// files: the CA that signs the collector's certificate, and a client
+// certificate and key for mutual TLS (both or neither); as in the SDK, a
+// certificate variable turns TLS on for grpc when the endpoint comes from
+// the environment.
 //
 // OTEL_RESOURCE_ATTRIBUTES is "key=value,key=value" with percent-encoded
 // values. For the resource, the order of precedence from lowest to highest
@@ -160,8 +193,10 @@
 // reconnect backoff, which by default grows to two minutes, is capped at half
 // the interval, so data reaches a collector that starts after the
 // application within two intervals. Over HTTP every export opens or reuses
-// a connection and is bounded by the same timeout. [Exporter.Shutdown] flushes: the last
-// values of a pod that is scaled down are sent.
+// a connection and is bounded by the same timeout. [Exporter.Shutdown]
+// first stops the separate metrics listener (scrapes in progress are
+// answered in full), then flushes: the last values of a pod that is scaled
+// down are sent.
 package exporter
 
 //go:generate go run ../instrument/internal/surface/cmd/apirecord

@@ -1,303 +1,221 @@
 package exporter
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/exemplar"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-
-	"github.com/otel-runway/runway/instrument"
+	"unicode/utf8"
 )
 
-// The OpenTelemetry environment variables read by [New]. Unset and empty
-// variables mean "not configured".
+// The environment variables that [New] reads or checks. The OTLP ones are
+// in otlp.go. Unset and empty (or blank) variables mean "not configured".
 const (
-	envMetricsExporter     = "OTEL_METRICS_EXPORTER"
-	envOTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envOTLPMetricsEndpoint = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
-	envExportInterval      = "OTEL_METRIC_EXPORT_INTERVAL"
-	envExportTimeout       = "OTEL_METRIC_EXPORT_TIMEOUT"
-	envServiceName         = "OTEL_SERVICE_NAME"
-	envResourceAttributes  = "OTEL_RESOURCE_ATTRIBUTES"
-	envExemplarFilter      = "OTEL_METRICS_EXEMPLAR_FILTER"
+	envMetricsExporter    = "OTEL_METRICS_EXPORTER"
+	envExportInterval     = "OTEL_METRIC_EXPORT_INTERVAL"
+	envExportTimeout      = "OTEL_METRIC_EXPORT_TIMEOUT"
+	envExemplarFilter     = "OTEL_METRICS_EXEMPLAR_FILTER"
+	envCardinalityLimit   = "OTEL_GO_X_CARDINALITY_LIMIT"
+	envServiceName        = "OTEL_SERVICE_NAME"
+	envResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
 )
 
-const (
-	// defaultExportInterval is the OTLP push interval when neither
-	// [WithExportInterval] nor OTEL_METRIC_EXPORT_INTERVAL is set.
-	defaultExportInterval = 5 * time.Second
+// defaultExportInterval is runway's push interval where neither
+// [WithExportInterval] nor OTEL_METRIC_EXPORT_INTERVAL gives one.
+const defaultExportInterval = 5 * time.Second
 
-	// defaultOTLPEndpoint is the OTLP/gRPC endpoint when neither [WithOTLP]
-	// nor the OTEL_EXPORTER_OTLP_*ENDPOINT variables give one.
-	defaultOTLPEndpoint = "http://localhost:4317"
+// environ looks variables up: os.LookupEnv, or a map in tests.
+type environ func(string) (string, bool)
 
-	defaultOTLPPort = "4317"
-)
-
-// config holds what the options set and, after newConfig, the values
-// resolved from options, environment and defaults.
-type config struct {
-	lookup func(string) (string, bool)
-	errs   []error
-
-	// Set by options; zero means "not set in code".
-	serviceName    string
-	instanceID     string
-	attrs          []attribute.KeyValue
-	codeExporters  bool
-	prometheus     bool
-	otlp           bool
-	endpoint       string
-	interval       time.Duration
-	timeout        time.Duration
-	metricsAddr    string
-	metricsWeb     webConfigSetting // see webconfig.go
-	registry       *prometheus.Registry
-	instrumentOpts []instrument.Option
-	exemplarFilter exemplar.Filter // nil: OTEL_METRICS_EXEMPLAR_FILTER, else off
-	withoutScope   bool
-	o              otlpSettings // OTLP transport, see otlp.go
-
-	// Resolved by newConfig.
-	target   otlpTarget
-	resource []attribute.KeyValue // increasing priority: the last value of a key wins
-}
-
-// otlpTarget is a parsed OTLP endpoint.
-type otlpTarget struct {
-	hostPort string // "host:port", what gRPC dials
-	tls      bool
-}
-
-// newConfig applies opts over the environment and the defaults. nil options
-// are ignored. Every invalid option or variable is reported, joined.
-func newConfig(opts []Option) (*config, error) {
-	c := &config{lookup: os.LookupEnv}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(c)
-		}
-	}
-	if !c.codeExporters {
-		prom, otlp, err := parseExporters(c.env(envMetricsExporter))
-		if err != nil {
-			c.errs = append(c.errs, err)
-		}
-		c.prometheus, c.otlp = prom, otlp
-	}
-	if c.metricsAddr != "" && !c.prometheus {
-		c.invalid("WithMetricsAddr", "the Prometheus exporter is disabled (see WithPrometheus and %s)", envMetricsExporter)
-	}
-	c.resolveMetricsWebConfig()
-
-	if c.interval == 0 {
-		d, err := c.envMillis(envExportInterval)
-		c.appendErr(err)
-		c.interval = cmp.Or(d, defaultExportInterval)
-	}
-	if c.timeout == 0 {
-		d, err := c.envMillis(envExportTimeout)
-		c.appendErr(err)
-		c.timeout = cmp.Or(d, c.interval)
-	}
-	c.timeout = min(c.timeout, c.interval)
-	if c.otlp {
-		c.resolveOTLP()
-	}
-
-	c.appendErr(c.envConventions())
-
-	if c.exemplarFilter == nil {
-		f, err := parseExemplarFilter(c.env(envExemplarFilter))
-		c.appendErr(err)
-		c.exemplarFilter = f
-	}
-
-	envAttrs, err := parseResourceAttributes(c.env(envResourceAttributes))
-	c.appendErr(err)
-	c.resource = append(c.resource,
-		semconv.ServiceNameKey.String(defaultServiceName()),
-		semconv.ServiceInstanceIDKey.String(defaultInstanceID()))
-	c.resource = append(c.resource, envAttrs...)
-	if name := c.env(envServiceName); name != "" {
-		c.resource = append(c.resource, semconv.ServiceNameKey.String(name))
-	}
-	c.resource = append(c.resource, c.attrs...)
-	if c.serviceName != "" {
-		c.resource = append(c.resource, semconv.ServiceNameKey.String(c.serviceName))
-	}
-	if c.instanceID != "" {
-		c.resource = append(c.resource, semconv.ServiceInstanceIDKey.String(c.instanceID))
-	}
-
-	if err := errors.Join(c.errs...); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// env returns the trimmed value of an environment variable, "" if unset.
-func (c *config) env(name string) string {
-	v, _ := c.lookup(name)
+// get returns the trimmed value of a variable, "" when unset, as the SDK
+// reads it.
+func (e environ) get(name string) string {
+	v, _ := e(name)
 	return strings.TrimSpace(v)
 }
 
-// envMillis parses a positive number of milliseconds; 0 if unset.
-func (c *config) envMillis(name string) (time.Duration, error) {
-	v := c.env(name)
-	if v == "" {
-		return 0, nil
-	}
-	ms, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) {
-		return 0, fmt.Errorf("%w: %s=%q: want a positive integer number of milliseconds", ErrInvalidEnv, name, v)
-	}
-	return time.Duration(ms) * time.Millisecond, nil
+// envError is the one error format for a variable: it names the variable,
+// shows its value (redacted and capped, see shown) and says what is
+// allowed.
+func envError(name, value, format string, args ...any) error {
+	return fmt.Errorf("%w: %s=%s: %s", ErrInvalidEnv, name, shown(name, value), fmt.Sprintf(format, args...))
 }
 
-// parseExemplarFilter parses OTEL_METRICS_EXEMPLAR_FILTER: "always_on",
-// "always_off" or "trace_based". Empty means always_off, runway's default
-// (see [WithExemplarFilter]).
-func parseExemplarFilter(v string) (exemplar.Filter, error) {
-	switch strings.ToLower(v) {
-	case "", "always_off":
-		return exemplar.AlwaysOffFilter, nil
-	case "always_on":
-		return exemplar.AlwaysOnFilter, nil
-	case "trace_based":
-		return exemplar.TraceBasedFilter, nil
+// maxShown is the most of a value an error echoes, in bytes.
+const maxShown = 96
+
+// shown quotes the value of a variable or an option for an error
+// message: header values and the user information of URLs are replaced by
+// REDACTED, and long values are cut. With no name (a header key), it only
+// cuts.
+func shown(name, v string) string {
+	switch {
+	case strings.HasSuffix(name, "HEADERS"):
+		v = redactHeaders(v)
+	case name != "":
+		v = redactUserinfo(v)
 	}
-	return exemplar.AlwaysOffFilter, fmt.Errorf("%w: %s=%q: want always_off, always_on or trace_based",
-		ErrInvalidEnv, envExemplarFilter, v)
+	if len(v) > maxShown {
+		cut := maxShown
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		return strconv.Quote(v[:cut]) + fmt.Sprintf("… (%d bytes)", len(v))
+	}
+	return strconv.Quote(v)
+}
+
+// redactHeaders keeps the keys of "key=value,..." and hides the values;
+// an item without "=" may be a value, so it is hidden whole.
+func redactHeaders(v string) string {
+	items := strings.Split(v, ",")
+	for i, item := range items {
+		if k, _, ok := strings.Cut(item, "="); ok {
+			items[i] = k + "=REDACTED"
+		} else if strings.TrimSpace(item) != "" {
+			items[i] = "REDACTED"
+		}
+	}
+	return strings.Join(items, ",")
+}
+
+// redactUserinfo hides "user:password@" in a URL or host:port.
+func redactUserinfo(v string) string {
+	start := 0
+	if i := strings.Index(v, "://"); i >= 0 {
+		start = i + 3
+	}
+	end := len(v)
+	if i := strings.IndexAny(v[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndex(v[start:end], "@"); at >= 0 {
+		return v[:start] + "REDACTED@" + v[start+at+1:]
+	}
+	return v
+}
+
+// exporters says which exporters run.
+type exporters struct{ prometheus, otlp bool }
+
+// chooseExporters applies the rule of the package documentation: code
+// options, else OTEL_METRICS_EXPORTER, else Prometheus, with OTLP as well
+// when an OTLP endpoint or protocol variable is set. A set
+// OTEL_METRICS_EXPORTER is checked even when code options choose.
+func chooseExporters(env environ, code *exporters) (exporters, error) {
+	v := env.get(envMetricsExporter)
+	fromEnv, err := parseExporters(v)
+	switch {
+	case code != nil:
+		return *code, err
+	case v != "":
+		return fromEnv, err
+	}
+	for _, name := range []string{envOTLPEndpoint, envOTLPMetricsEndpoint, envOTLPProtocol, envOTLPMetricsProtocol} {
+		if env.get(name) != "" {
+			return exporters{prometheus: true, otlp: true}, nil
+		}
+	}
+	return exporters{prometheus: true}, nil
 }
 
 // parseExporters parses OTEL_METRICS_EXPORTER: a comma-separated list of
-// "prometheus", "otlp" and "none" ("none" only alone). Empty means
-// Prometheus only.
-func parseExporters(v string) (prom, otlp bool, err error) {
+// otlp, prometheus and none, compared case-insensitively; none only alone.
+func parseExporters(v string) (exporters, error) {
+	var e exporters
 	if v == "" {
-		return true, false, nil
+		return e, nil
 	}
+	const want = "want otlp, prometheus or none, or a comma-separated list of otlp and prometheus"
 	none := false
 	for item := range strings.SplitSeq(v, ",") {
 		switch strings.ToLower(strings.TrimSpace(item)) {
 		case "prometheus":
-			prom = true
+			e.prometheus = true
 		case "otlp":
-			otlp = true
+			e.otlp = true
 		case "none":
 			none = true
 		default:
-			return false, false, fmt.Errorf("%w: %s=%q: unknown exporter %q (want prometheus, otlp or none)",
-				ErrInvalidEnv, envMetricsExporter, v, strings.TrimSpace(item))
+			if item = strings.TrimSpace(item); item != v {
+				return exporters{}, envError(envMetricsExporter, v, "unknown exporter %s: %s", shown("", item), want)
+			}
+			return exporters{}, envError(envMetricsExporter, v, want)
 		}
 	}
-	if none && (prom || otlp) {
-		return false, false, fmt.Errorf("%w: %s=%q: none cannot be combined with other exporters",
-			ErrInvalidEnv, envMetricsExporter, v)
+	if none && (e.prometheus || e.otlp) {
+		return exporters{}, envError(envMetricsExporter, v, "none cannot be combined: %s", want)
 	}
-	return prom, otlp, nil
+	return e, nil
 }
 
-// parseEndpoint parses an OTLP/gRPC endpoint: "host[:port]" and
-// "http://host[:port]" are plaintext, "https://host[:port]" is TLS.
-func parseEndpoint(raw string) (otlpTarget, error) {
-	s := raw
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return otlpTarget{}, fmt.Errorf("endpoint %q: %w", raw, err)
-	}
-	var t otlpTarget
-	switch u.Scheme {
-	case "http":
-	case "https":
-		t.tls = true
-	default:
-		return otlpTarget{}, fmt.Errorf("endpoint %q: scheme %q is not http or https", raw, u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return otlpTarget{}, fmt.Errorf("endpoint %q: no host", raw)
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return otlpTarget{}, fmt.Errorf("endpoint %q: want only scheme, host and port", raw)
-	}
-	port := u.Port()
-	if port == "" {
-		port = defaultOTLPPort
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return otlpTarget{}, fmt.Errorf("endpoint %q: port %q is not a number in 1-65535", raw, port)
-	}
-	t.hostPort = net.JoinHostPort(u.Hostname(), port)
-	if _, _, err := net.SplitHostPort(t.hostPort); err != nil || strings.ContainsAny(u.Hostname(), "[]") {
-		return otlpTarget{}, fmt.Errorf("endpoint %q: host %q is not a host name or IP address", raw, u.Hostname())
-	}
-	return t, nil
-}
-
-// parseResourceAttributes parses OTEL_RESOURCE_ATTRIBUTES:
-// "key1=value1,key2=value2" with percent-encoded values.
-func parseResourceAttributes(v string) ([]attribute.KeyValue, error) {
+// millis reads a variable of milliseconds; 0 when unset.
+func millis(env environ, name string) (time.Duration, error) {
+	v := env.get(name)
 	if v == "" {
-		return nil, nil
+		return 0, nil
 	}
-	var attrs []attribute.KeyValue
-	for item := range strings.SplitSeq(v, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
+	d, err := parseMillis(v)
+	if err != nil {
+		return 0, envError(name, v, "%v", err)
+	}
+	return d, nil
+}
+
+// parseMillis parses milliseconds with the SDK's rule: a positive integer
+// that fits a time.Duration.
+func parseMillis(v string) (time.Duration, error) {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+		return 0, errors.New("want a positive integer number of milliseconds")
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// sdkChecks are the rules the SDK's reading of the other variables it
+// reads by itself implies.
+var sdkChecks = []struct {
+	name  string
+	check func(string, bool) error
+}{
+	{envExemplarFilter, enum("always_off", "always_on", "trace_based")},
+	{envCardinalityLimit, func(v string, _ bool) error {
+		if _, err := strconv.Atoi(v); err != nil {
+			return errors.New("want an integer (0 or less: no limit)")
 		}
+		return nil
+	}},
+	{envResourceAttributes, func(v string, _ bool) error {
+		return keyValues(v, func(k, _ string) error {
+			if k == "" {
+				return errors.New("empty key")
+			}
+			return nil
+		})
+	}},
+}
+
+// keyValues checks "key=value,key=value" as the SDK splits it (every item
+// has "=", values are percent-encoded) and calls each with the trimmed key
+// and the decoded, trimmed value.
+func keyValues(v string, each func(k, val string) error) error {
+	for i, item := range strings.Split(v, ",") {
 		k, val, ok := strings.Cut(item, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%w: %s: %q is not key=value", ErrInvalidEnv, envResourceAttributes, item)
+		decoded, err := url.PathUnescape(val)
+		switch {
+		case !ok:
+			err = errors.New("not key=value")
+		case err != nil:
+			err = errors.New("the value is not percent-encoded")
+		default:
+			err = each(strings.TrimSpace(k), strings.TrimSpace(decoded))
 		}
-		decoded, err := url.PathUnescape(strings.TrimSpace(val))
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: value of %q: %w", ErrInvalidEnv, envResourceAttributes, k, err)
+			return fmt.Errorf("item %d: %w: want key=value,key=value with percent-encoded values", i+1, err)
 		}
-		attrs = append(attrs, attribute.String(k, decoded))
 	}
-	return attrs, nil
-}
-
-// defaultServiceName is the OpenTelemetry default: "unknown_service:" and
-// the executable's name.
-func defaultServiceName() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return "unknown_service:go"
-	}
-	name := exe[strings.LastIndexAny(exe, `/\`)+1:]
-	return "unknown_service:" + name
-}
-
-// defaultInstanceID is "HOSTNAME-PID": unique per process on a host, and
-// stable for the process's lifetime.
-func defaultInstanceID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	return host + "-" + strconv.Itoa(os.Getpid())
-}
-
-func (c *config) appendErr(err error) {
-	if err != nil {
-		c.errs = append(c.errs, err)
-	}
+	return nil
 }

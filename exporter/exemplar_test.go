@@ -40,7 +40,7 @@ func TestExemplarFilter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			opts := append([]Option{mapEnv(tc.env), WithPrometheus(), WithPrometheusRegistry(reg)}, tc.opts...)
+			opts := append([]Option{setEnv(t, tc.env), WithPrometheus(), WithPrometheusRegistry(reg)}, tc.opts...)
 			e, err := New(context.Background(), opts...)
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +88,7 @@ func TestExemplarFilterInvalid(t *testing.T) {
 		text string
 	}{
 		{"nil option", []Option{noEnv, WithExemplarFilter(nil)}, ErrInvalidOption, "WithExemplarFilter"},
-		{"unknown env value", []Option{mapEnv(map[string]string{envExemplarFilter: "sometimes"})}, ErrInvalidEnv, envExemplarFilter},
+		{"unknown env value", []Option{setEnv(t, map[string]string{envExemplarFilter: "sometimes"})}, ErrInvalidEnv, envExemplarFilter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(context.Background(), tc.opts...)

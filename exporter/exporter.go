@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -37,9 +38,11 @@ type Exporter struct {
 	// used by Handler.
 	instrumentOpts []instrument.Option
 
-	// middlewares are those Handler built, closed by Shutdown.
+	// middlewares are those Handler built, closed by Shutdown, after
+	// which closed is set.
 	mu          sync.Mutex
 	middlewares []*instrument.Middleware
+	closed      bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -52,7 +55,7 @@ type Exporter struct {
 // separate metrics listener cannot be bound. New does not wait for an OTLP
 // collector: one that is down or not yet started is not an error.
 func New(ctx context.Context, opts ...Option) (*Exporter, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(opts, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +70,9 @@ func newExporter(ctx context.Context, c *config) (*Exporter, error) {
 	}
 
 	e := &Exporter{instrumentOpts: c.instrumentOpts}
-	mpOpts := []sdkmetric.Option{
-		sdkmetric.WithResource(res),
-		sdkmetric.WithExemplarFilter(c.exemplarFilter),
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	if c.exemplarFilter != nil {
+		mpOpts = append(mpOpts, sdkmetric.WithExemplarFilter(c.exemplarFilter))
 	}
 
 	// Load the listener's web configuration and bind first: these are the
@@ -195,22 +198,18 @@ func (e *Exporter) MetricsAddr() string {
 	return e.listener.Addr().String()
 }
 
-// Shutdown flushes the OTLP exporter (a value recorded just before Shutdown
-// is sent), shuts the MeterProvider down and closes the metrics listener,
-// waiting for in-flight scrapes until ctx is done. It releases everything
-// the exporter built: the middlewares of [Exporter.Handler] (their
-// callbacks and tables), the readers and the listener. It returns the
-// errors of all steps, joined; a collector that is down costs at most
-// ctx's deadline. Shutdown is idempotent: later calls return the first
-// call's result.
+// Shutdown stops the metrics listener, waiting until ctx is done for the
+// scrapes in progress to be answered in full, then flushes the OTLP
+// exporter (a value recorded just before Shutdown is sent) and shuts the
+// MeterProvider down. It releases everything the exporter built: the
+// listener, the readers and the middlewares of [Exporter.Handler] (their
+// callbacks and tables); Handler fails after it. It returns the errors of
+// all steps, joined; a collector that is down costs at most ctx's
+// deadline. Shutdown is idempotent: later calls return the first call's
+// result.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
 		var errs []error
-		// The provider's shutdown collects a last time (the OTLP flush),
-		// so the middlewares are released after it.
-		if err := e.provider.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("exporter: meter provider: %w", err))
-		}
 		if e.server != nil {
 			if err := e.server.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("exporter: metrics listener: %w", err))
@@ -218,13 +217,18 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 			}
 			<-e.serverDone
 		}
+		// The provider's shutdown collects a last time (the OTLP flush),
+		// so the middlewares are released after it.
+		if err := e.provider.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("exporter: meter provider: %w", err))
+		}
 		e.mu.Lock()
 		for _, mw := range e.middlewares {
 			if err := mw.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("exporter: middleware: %w", err))
 			}
 		}
-		e.middlewares = nil
+		e.middlewares, e.closed = nil, true
 		e.mu.Unlock()
 		e.shutdownErr = errors.Join(errs...)
 	})

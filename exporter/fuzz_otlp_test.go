@@ -1,117 +1,140 @@
 package exporter
 
 import (
+	"context"
 	"errors"
-	"net"
 	"net/url"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
 )
 
-// FuzzParseHTTPEndpoint checks the OTLP/HTTP endpoint parser on any input
-// and path rule: it never panics, an error quotes the endpoint, and what it
-// accepts is an http or https URL with a host and a port that can be dialled
-// and a path that starts with "/".
-func FuzzParseHTTPEndpoint(f *testing.F) {
-	for _, s := range []string{
-		"collector:4318", "http://c:4318/", "https://gw.example/otlp", "[::1]:4318", "localhost",
-		"grpc://c:1", "http://", "http://c/v1/metrics", "http://u:p@c:1", "c:99999", "http://c:1/#f",
-		"http://[::1", "https://c:0/x", " c:1", "c:1?x", "http://c:1/a%2Fb", "http://c:1//",
-	} {
-		for rule := range 3 {
-			f.Add(s, rule)
+// quoted matches a Go-quoted string in an error message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// grpcAccepts is gRPC's own rule for metadata that a client sends
+// (google.golang.org/grpc/internal/metadata.ValidatePair, which is not
+// exported), applied to a key after metadata.New has lower-cased it.
+func grpcAccepts(k, v string) bool {
+	k = strings.ToLower(k)
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		r := k[i]
+		if !(r >= 'a' && r <= 'z') && !(r >= '0' && r <= '9') && r != '.' && r != '-' && r != '_' {
+			return false
 		}
 	}
-	f.Fuzz(func(t *testing.T, raw string, rule int) {
-		target, full, err := parseHTTPEndpoint(raw, pathRule(((rule%3)+3)%3))
-		if err != nil {
-			if !strings.Contains(err.Error(), strconv.Quote(raw)) {
-				t.Fatalf("error %q does not quote the endpoint", err)
-			}
-			return
+	if strings.HasSuffix(k, "-bin") {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
 		}
-		host, port, err := net.SplitHostPort(target.hostPort)
-		if err != nil || host == "" {
-			t.Fatalf("parseHTTPEndpoint(%q) accepted %q, which is not host:port", raw, target.hostPort)
-		}
-		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			t.Fatalf("parseHTTPEndpoint(%q) accepted port %q", raw, port)
-		}
-		u, err := url.Parse(full)
-		if err != nil {
-			t.Fatalf("parseHTTPEndpoint(%q) built %q, which is not a URL: %v", raw, full, err)
-		}
-		if (u.Scheme == "https") != target.tls || (u.Scheme != "http" && u.Scheme != "https") {
-			t.Fatalf("parseHTTPEndpoint(%q) built %q with tls=%v", raw, full, target.tls)
-		}
-		if u.Host != target.hostPort || !strings.HasPrefix(u.EscapedPath(), "/") {
-			t.Fatalf("parseHTTPEndpoint(%q) built %q for %q", raw, full, target.hostPort)
-		}
-	})
+	}
+	return true
 }
 
-// FuzzParseHeaders checks OTEL_EXPORTER_OTLP_HEADERS parsing on any input:
-// it never panics, and every header it accepts is one net/http can send.
-func FuzzParseHeaders(f *testing.F) {
+// FuzzCheckEnvHeaders checks the OTEL_EXPORTER_OTLP_HEADERS check on any
+// input: it never panics, its error never shows a value, and every header
+// it accepts is one that the SDK parses without complaint (the SDK's own
+// split, trim and decoding) and that net/http (http/protobuf) or gRPC
+// (grpc) sends.
+func FuzzCheckEnvHeaders(f *testing.F) {
 	for _, s := range []string{
 		"api-key=secret", "a=1,b=2", "k=%20v%20", "k", "=v", "k=%zz", "a b=c", "k=a%0D%0Ab", ",,", "k==v", "k=v=w",
+		"x!y=1", "K=v", "k=a%09b", "k=%C3%A9", "k-bin=%00%FF", "k=v,", " k = v ",
 	} {
-		f.Add(s)
+		f.Add(s, true)
+		f.Add(s, false)
 	}
-	f.Fuzz(func(t *testing.T, v string) {
-		h, err := parseHeaders(v)
+	f.Fuzz(func(t *testing.T, v string, grpcProto bool) {
+		err := checkEnvHeaders(v, grpcProto)
 		if err != nil {
+			// An error quotes keys (cut when long), never a value.
+			for _, q := range quoted.FindAllString(err.Error(), -1) {
+				shownKey, _ := strconv.Unquote(q)
+				isKey := false
+				for _, item := range strings.Split(v, ",") {
+					k, _, _ := strings.Cut(item, "=")
+					isKey = isKey || strings.HasPrefix(strings.TrimSpace(k), shownKey)
+				}
+				if !isKey {
+					t.Fatalf("error %q quotes %s, which is not a key of %q", err, q, v)
+				}
+			}
 			return
 		}
-		for k, val := range h {
-			if k == "" || strings.ContainsAny(k, " \t\r\n:") || strings.ContainsAny(val, "\r\n\x00") {
-				t.Fatalf("parseHeaders(%q) accepted %q: %q", v, k, val)
+		for _, item := range strings.Split(v, ",") {
+			k, val, ok := strings.Cut(item, "=")
+			decoded, derr := url.PathUnescape(val)
+			k, decoded = strings.TrimSpace(k), strings.TrimSpace(decoded)
+			switch {
+			case !ok || derr != nil || !httpguts.ValidHeaderFieldName(k):
+				t.Fatalf("accepted %q, which the SDK rejects", v)
+			case grpcProto && !grpcAccepts(k, decoded):
+				t.Fatalf("accepted %q=%q, which gRPC refuses to send", k, decoded)
+			case !grpcProto && !httpguts.ValidHeaderFieldValue(decoded):
+				t.Fatalf("accepted %q=%q, which net/http refuses to send", k, decoded)
 			}
 		}
 	})
 }
 
-// FuzzOTLPEnv runs the configuration with OTLP on and any values of the
-// OTLP transport variables: it never panics, an error wraps ErrInvalidEnv
-// and names a variable that was set, and an accepted configuration has a
-// protocol, a temporality selector and an export timeout within the
-// reader's.
+// FuzzOTLPEnv sets the OTLP variables to any values: the configuration
+// never panics; an error wraps ErrInvalidEnv and names a variable that was
+// set; and when runway accepts the values, the SDK's exporter reads them
+// without logging an error or a warning (nothing runway accepts is
+// rejected or ignored upstream).
 func FuzzOTLPEnv(f *testing.F) {
-	f.Add("http/protobuf", "http://c:4318/base", "api-key=a%20b", "gzip", "500", "delta")
-	f.Add("grpc", "c:4317", "k", "br", "0", "cumulative")
-	f.Add("HTTP", "https://c", "=v", "none", "1s", "lowmemory")
-	f.Add("", "http://c:1/#x", "a:b=c", "", "-1", "Delta")
-	f.Fuzz(func(t *testing.T, protocol, endpoint, headers, compression, timeout, temporality string) {
+	f.Add("http/protobuf", "http://c:4318/base", "api-key=a%20b", "gzip", "500", "delta", "true")
+	f.Add("grpc", "c:4317", "k", "br", "0", "cumulative", "")
+	f.Add("HTTP", "https://c", "=v", "none", "1s", "lowmemory", "yes")
+	f.Add("", "http://c:1/#x", "a:b=c", "", "-1", "Delta", "FALSE")
+	f.Add("grpc", "localhost:4317", "x!y=1", "GZIP", "99999999999999999999", "sometimes", "false")
+	f.Fuzz(func(t *testing.T, protocol, endpoint, headers, compression, timeout, temporality, insecure string) {
 		env := map[string]string{
-			envMetricsExporter:       "otlp",
 			envOTLPProtocol:          protocol,
 			envOTLPEndpoint:          endpoint,
 			envOTLPHeaders:           headers,
 			envOTLPCompression:       compression,
 			envOTLPTimeout:           timeout,
 			envTemporalityPreference: temporality,
+			envOTLPInsecure:          insecure,
 		}
-		c, err := newConfig([]Option{mapEnv(env)})
+		for _, v := range env {
+			if strings.ContainsRune(v, 0) {
+				return // not a possible environment value
+			}
+		}
+		setEnv(t, env)
+		c, err := newConfig([]Option{WithOTLP("")}, os.LookupEnv)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidEnv) {
 				t.Fatalf("error %q does not wrap ErrInvalidEnv", err)
 			}
 			for name, v := range env {
-				if name != envMetricsExporter && strings.TrimSpace(v) != "" && strings.Contains(err.Error(), name) {
+				if strings.TrimSpace(v) != "" && strings.Contains(err.Error(), name) {
 					return
 				}
 			}
 			t.Fatalf("error %q names no variable that was set", err)
 		}
-		if c.o.protocol != protocolGRPC && c.o.protocol != protocolHTTP {
-			t.Fatalf("protocol %q", c.o.protocol)
+		var complaints []error
+		hookOtelErrors(t, func(err error) { complaints = append(complaints, err) })
+		exp, err := newOTLPExporter(context.Background(), c)
+		if err != nil {
+			t.Fatalf("exporter: %v", err)
 		}
-		if c.o.selector == nil || c.o.reqTimeout <= 0 || c.o.reqTimeout > c.timeout {
-			t.Fatalf("selector %v, request timeout %v (export timeout %v)", c.o.selector != nil, c.o.reqTimeout, c.timeout)
-		}
-		if c.o.protocol == protocolHTTP && !strings.HasPrefix(c.o.httpURL, "http") {
-			t.Fatalf("OTLP/HTTP URL %q", c.o.httpURL)
+		_ = exp.Shutdown(context.Background())
+		if len(complaints) > 0 {
+			t.Fatalf("runway accepted %q, the SDK complained: %v", env, complaints)
 		}
 	})
 }

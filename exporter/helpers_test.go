@@ -2,14 +2,17 @@ package exporter
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -23,6 +26,17 @@ import (
 var otelErrors atomic.Pointer[func(error)]
 
 func TestMain(m *testing.M) {
+	// Tests set the variables they need with setEnv: start from none.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "OTEL_") || strings.HasPrefix(name, "RUNWAY_") {
+			os.Unsetenv(name)
+		}
+	}
+	otel.SetLogger(funcr.New(func(prefix, args string) {
+		if h := otelErrors.Load(); h != nil {
+			(*h)(fmt.Errorf("otel log: %s %s", prefix, args))
+		}
+	}, funcr.Options{Verbosity: 1})) // errors and warnings
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		if h := otelErrors.Load(); h != nil {
 			(*h)(err)
@@ -31,7 +45,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// hookOtelErrors sends otel.Handle errors to fn until the test ends. Tests
+// hookOtelErrors sends otel.Handle errors, and the errors and warnings
+// that OpenTelemetry components log, to fn until the test ends. Tests
 // that use it must not run in parallel.
 func hookOtelErrors(t *testing.T, fn func(error)) {
 	t.Helper()
@@ -39,16 +54,20 @@ func hookOtelErrors(t *testing.T, fn func(error)) {
 	t.Cleanup(func() { otelErrors.Store(nil) })
 }
 
-// mapEnv is an environment lookup backed by a map.
-func mapEnv(vars map[string]string) Option {
-	return withEnv(func(name string) (string, bool) {
-		v, ok := vars[name]
-		return v, ok
-	})
+// setEnv sets environment variables until the test ends (an empty value
+// is "not configured"). It returns noEnv, so it can stand in a list of
+// options. Tests that use it must not run in parallel.
+func setEnv(t testing.TB, vars map[string]string) Option {
+	t.Helper()
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	return noEnv
 }
 
-// noEnv is an empty environment, so tests do not depend on the process's.
-var noEnv = mapEnv(nil)
+// noEnv is an option that does nothing: TestMain has cleared the OTEL_*
+// and RUNWAY_* variables, so a test that sets none runs without them.
+var noEnv Option = optionFunc(func(*config) {})
 
 // scrape GETs url and parses the Prometheus text format.
 func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
@@ -205,3 +224,23 @@ func (r *receiver) resourceAttr(key string) string {
 	}
 	return ""
 }
+
+// The OTLP variables that the code reaches by suffix (see otlpChecks).
+const (
+	envOTLPHeaders                  = envOTLP + "HEADERS"
+	envOTLPMetricsHeaders           = envOTLPMetrics + "HEADERS"
+	envOTLPCompression              = envOTLP + "COMPRESSION"
+	envOTLPMetricsCompression       = envOTLPMetrics + "COMPRESSION"
+	envOTLPTimeout                  = envOTLP + "TIMEOUT"
+	envOTLPMetricsTimeout           = envOTLPMetrics + "TIMEOUT"
+	envOTLPInsecure                 = envOTLP + "INSECURE"
+	envOTLPMetricsInsecure          = envOTLPMetrics + "INSECURE"
+	envOTLPCertificate              = envOTLP + "CERTIFICATE"
+	envOTLPMetricsCertificate       = envOTLPMetrics + "CERTIFICATE"
+	envOTLPClientCertificate        = envOTLP + "CLIENT_CERTIFICATE"
+	envOTLPMetricsClientCertificate = envOTLPMetrics + "CLIENT_CERTIFICATE"
+	envOTLPClientKey                = envOTLP + "CLIENT_KEY"
+	envOTLPMetricsClientKey         = envOTLPMetrics + "CLIENT_KEY"
+	envTemporalityPreference        = envOTLPMetrics + "TEMPORALITY_PREFERENCE"
+	envHistogramAggregation         = envOTLPMetrics + "DEFAULT_HISTOGRAM_AGGREGATION"
+)

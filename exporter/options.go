@@ -1,13 +1,15 @@
 package exporter
 
 import (
-	"fmt"
+	"cmp"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 
 	"github.com/otel-runway/runway/instrument"
@@ -22,11 +24,6 @@ type Option interface {
 type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
-
-// invalid records a construction error that names the option.
-func (c *config) invalid(option, format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf("exporter: %s: %s: %w", option, fmt.Sprintf(format, args...), ErrInvalidOption))
-}
 
 // WithServiceName sets the service.name resource attribute, which every
 // exported series carries (in target_info on a Prometheus scrape).
@@ -81,14 +78,16 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 // WithPrometheus enables the Prometheus pull exporter: [Exporter.MetricsHandler]
 // serves the metrics in the Prometheus exposition format.
 //
-// Default: exporters come from OTEL_METRICS_EXPORTER, and Prometheus alone
-// when that is unset. Once [WithPrometheus] or [WithOTLP] is given, the
-// exporters are exactly those given in code and OTEL_METRICS_EXPORTER is
-// ignored.
+// Default: exporters come from OTEL_METRICS_EXPORTER; when that is unset,
+// Prometheus, and OTLP push as well when an OTLP endpoint or protocol
+// variable is set (see the package documentation). Once [WithPrometheus]
+// or [WithOTLP] is given, the exporters are exactly those given in code;
+// OTEL_METRICS_EXPORTER is not used, but a bad value in it is still an
+// error.
 func WithPrometheus() Option {
 	return optionFunc(func(c *config) {
-		c.codeExporters = true
-		c.prometheus = true
+		c.codeExporters = cmp.Or(c.codeExporters, &exporters{})
+		c.codeExporters.prometheus = true
 	})
 }
 
@@ -99,7 +98,7 @@ func WithPrometheus() Option {
 //
 // For grpc, endpoint is "host:port" or "http://host:port" for a plaintext
 // connection (a sidecar collector), or "https://host:port" for TLS with the
-// system's root certificates (or [WithOTLPCertificates]); the port defaults
+// system's root certificates (or those of OTEL_EXPORTER_OTLP_CERTIFICATE); the port defaults
 // to 4317. For http/protobuf, endpoint is a URL ("host:port" is plaintext):
 // its path is used as is, and /v1/metrics when it has none. An empty
 // endpoint takes OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as is), else
@@ -112,9 +111,9 @@ func WithPrometheus() Option {
 // Default: see [WithPrometheus] for how the exporters are chosen.
 func WithOTLP(endpoint string) Option {
 	return optionFunc(func(c *config) {
-		c.codeExporters = true
-		c.otlp = true
-		c.endpoint = endpoint
+		c.codeExporters = cmp.Or(c.codeExporters, &exporters{})
+		c.codeExporters.otlp = true
+		c.o.endpoint = endpoint
 	})
 }
 
@@ -260,12 +259,6 @@ func WithExemplarFilter(f exemplar.Filter) Option {
 	})
 }
 
-// withEnv replaces the environment lookup; tests use it instead of mutating
-// the process environment.
-func withEnv(lookup func(string) (string, bool)) Option {
-	return optionFunc(func(c *config) { c.lookup = lookup })
-}
-
 // WithInstrumentOptions passes options to the runway middleware that
 // [Setup] builds (route groups, excluded paths, buckets, ...). [Setup] always
 // adds instrument.WithMeterProvider with this exporter's MeterProvider, after
@@ -293,4 +286,88 @@ func WithInstrumentOptions(opts ...instrument.Option) Option {
 // always carry the scope.
 func WithoutScopeLabels() Option {
 	return optionFunc(func(c *config) { c.withoutScope = true })
+}
+
+// otlpSettings is what the OTLP options set; zero means "not set in code".
+type otlpSettings struct {
+	endpoint    string
+	protocol    string
+	headers     map[string]string
+	headersSet  bool
+	temporality string
+}
+
+// WithOTLPProtocol chooses the OTLP transport: "grpc" (OTLP/gRPC) or
+// "http/protobuf" (OTLP/HTTP with binary protobuf bodies, which is what
+// Prometheus' own OTLP receiver and many vendors accept). It takes effect
+// when OTLP is enabled ([WithOTLP] or OTEL_METRICS_EXPORTER).
+//
+// Default: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, else
+// OTEL_EXPORTER_OTLP_PROTOCOL, else "grpc" (runway's default since its first
+// release; the OpenTelemetry specification's default is http/protobuf).
+// Any other value, "http/json" included, is a construction error.
+func WithOTLPProtocol(protocol string) Option {
+	return optionFunc(func(c *config) {
+		if protocol != protocolGRPC && protocol != protocolHTTP {
+			c.invalid("WithOTLPProtocol", "protocol %q: want grpc or http/protobuf", protocol)
+			return
+		}
+		c.o.protocol = protocol
+	})
+}
+
+// WithOTLPHeaders sends headers (for example an API key) with every OTLP
+// export, as HTTP headers or gRPC metadata. It replaces the headers of the
+// environment.
+//
+// Default: OTEL_EXPORTER_OTLP_METRICS_HEADERS, else
+// OTEL_EXPORTER_OTLP_HEADERS, else none. A header that the protocol cannot
+// send is a construction error: for http/protobuf a key that is not an
+// HTTP token or a value with a control character; for grpc, in addition,
+// a key with other characters than a-z, 0-9, "-", "_" and "." (keys are
+// sent in lower case), or a value with other characters than printable
+// ASCII (unless the key ends in "-bin").
+func WithOTLPHeaders(headers map[string]string) Option {
+	return optionFunc(func(c *config) { c.o.headers, c.o.headersSet = headers, true })
+}
+
+// WithTemporalityPreference chooses the temporality of OTLP exports, with
+// the OpenTelemetry specification's meaning:
+//
+//   - "cumulative": every instrument sends its total since the start. An
+//     export that fails is made good by the next one.
+//   - "delta": counters (synchronous and observable) and histograms send
+//     what happened since the last export; up-down counters, runway's
+//     requests in flight among them, stay cumulative, so their value is
+//     still the absolute number. A failed export loses its interval.
+//   - "lowmemory": synchronous counters and histograms send deltas; the
+//     observable counters and up-down counters stay cumulative.
+//
+// Prometheus needs cumulative values: behind a delta exporter put the
+// collector's deltatocumulative processor (see docs/collector.md). The
+// Prometheus pull exporter is always cumulative.
+//
+// Default: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else
+// cumulative. Any other value is a construction error.
+func WithTemporalityPreference(preference string) Option {
+	return optionFunc(func(c *config) {
+		if temporality(preference) == nil {
+			c.invalid("WithTemporalityPreference", "%q: want cumulative, delta or lowmemory", preference)
+			return
+		}
+		c.o.temporality = preference
+	})
+}
+
+// temporality returns the SDK's selector for a preference, nil if unknown.
+func temporality(pref string) sdkmetric.TemporalitySelector {
+	switch strings.ToLower(pref) {
+	case "cumulative":
+		return sdkmetric.CumulativeTemporalitySelector
+	case "delta":
+		return sdkmetric.DeltaTemporalitySelector
+	case "lowmemory":
+		return sdkmetric.LowMemoryTemporalitySelector
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package exporter
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,564 +17,291 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// The OTLP transport settings read by [New]. For each setting the
-// OTEL_EXPORTER_OTLP_METRICS_* form wins over the generic one.
+// The OTLP variables: OTEL_EXPORTER_OTLP_ and a suffix, or
+// OTEL_EXPORTER_OTLP_METRICS_ and the suffix, which wins. The SDK's
+// exporters read them all but the protocol.
 const (
-	envOTLPProtocol                 = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	envOTLPMetricsProtocol          = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
-	envOTLPHeaders                  = "OTEL_EXPORTER_OTLP_HEADERS"
-	envOTLPMetricsHeaders           = "OTEL_EXPORTER_OTLP_METRICS_HEADERS"
-	envOTLPCompression              = "OTEL_EXPORTER_OTLP_COMPRESSION"
-	envOTLPMetricsCompression       = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
-	envOTLPTimeout                  = "OTEL_EXPORTER_OTLP_TIMEOUT"
-	envOTLPMetricsTimeout           = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
-	envOTLPCertificate              = "OTEL_EXPORTER_OTLP_CERTIFICATE"
-	envOTLPMetricsCertificate       = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"
-	envOTLPClientCertificate        = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
-	envOTLPMetricsClientCertificate = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE"
-	envOTLPClientKey                = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
-	envOTLPMetricsClientKey         = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"
-	envTemporalityPreference        = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
-)
+	envOTLP                = "OTEL_EXPORTER_OTLP_"
+	envOTLPMetrics         = envOTLP + "METRICS_"
+	envOTLPEndpoint        = envOTLP + "ENDPOINT"
+	envOTLPMetricsEndpoint = envOTLPMetrics + "ENDPOINT"
+	envOTLPProtocol        = envOTLP + "PROTOCOL"
+	envOTLPMetricsProtocol = envOTLPMetrics + "PROTOCOL"
 
-// The OTLP protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
-const (
 	protocolGRPC = "grpc"
 	protocolHTTP = "http/protobuf"
 )
 
-const (
-	// defaultOTLPHTTPEndpoint is the OTLP/HTTP endpoint when the protocol
-	// is http/protobuf and neither [WithOTLP] nor the
-	// OTEL_EXPORTER_OTLP_*ENDPOINT variables give one.
-	defaultOTLPHTTPEndpoint = "http://localhost:4318/v1/metrics"
-
-	defaultOTLPHTTPPort = "4318"
-	otlpMetricsPath     = "/v1/metrics"
-)
-
-// otlpSettings is what the OTLP options set and, after resolveOTLP, the
-// resolved transport.
-type otlpSettings struct {
-	// Set by options; zero means "not set in code".
-	protocol                  string
-	headers                   map[string]string
-	headersSet                bool
-	compression               string
-	caFile, certFile, keyFile string
-	tlsSet                    bool
-	temporality               string
-
-	// Resolved.
-	httpURL     string        // the full URL for http/protobuf
-	tlsConfig   *tls.Config   // nil: plaintext, or TLS with the system roots
-	reqTimeout  time.Duration // one export, retries included
-	selector    sdkmetric.TemporalitySelector
-	gzip        bool
-	resolvedHdr map[string]string // nil: none
-}
-
-// WithOTLPProtocol chooses the OTLP transport: "grpc" (OTLP/gRPC) or
-// "http/protobuf" (OTLP/HTTP with binary protobuf bodies, which is what
-// Prometheus' own OTLP receiver and many vendors accept). It takes effect
-// when OTLP is enabled ([WithOTLP] or OTEL_METRICS_EXPORTER).
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, else
-// OTEL_EXPORTER_OTLP_PROTOCOL, else "grpc" (runway's default since its first
-// release; the OpenTelemetry specification's default is http/protobuf).
-// Any other value, "http/json" included, is a construction error.
-func WithOTLPProtocol(protocol string) Option {
-	return optionFunc(func(c *config) {
-		if err := checkProtocol(protocol); err != nil {
-			c.invalid("WithOTLPProtocol", "%v", err)
-			return
+// otlpChecks are the rules the SDK's reading of each OTLP variable implies
+// (by suffix; "METRICS_" ones have no generic form). A value they accept
+// is read by the SDK without an error or a warning.
+var otlpChecks = []struct {
+	suffix string
+	check  func(v string, grpcProto bool) error
+}{
+	{"ENDPOINT", func(v string, g bool) error { _, err := parseEndpoint(v, g, false); return err }},
+	{"PROTOCOL", enum(protocolGRPC, protocolHTTP)},
+	{"HEADERS", checkEnvHeaders},
+	// The SDK compares compression case-sensitively: "GZIP" would not compress.
+	{"COMPRESSION", func(v string, _ bool) error {
+		if v != "gzip" && v != "none" {
+			return errors.New("want gzip or none, in lower case")
 		}
-		c.o.protocol = protocol
-	})
+		return nil
+	}},
+	{"TIMEOUT", func(v string, _ bool) error { _, err := parseMillis(v); return err }},
+	{"INSECURE", enum("true", "false")},
+	{"CERTIFICATE", checkCAFile},
+	{"METRICS_TEMPORALITY_PREFERENCE", enum("cumulative", "delta", "lowmemory")},
+	{"METRICS_DEFAULT_HISTOGRAM_AGGREGATION", enum("explicit_bucket_histogram", "base2_exponential_bucket_histogram")},
 }
 
-// WithOTLPHeaders sends headers (for example an API key) with every OTLP
-// export, as HTTP headers or gRPC metadata. It replaces the headers of the
-// environment.
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_HEADERS, else
-// OTEL_EXPORTER_OTLP_HEADERS ("key=value,key=value" with percent-encoded
-// values), else none. A key that is not an HTTP header name, or a value
-// with a control character, is a construction error.
-func WithOTLPHeaders(headers map[string]string) Option {
-	return optionFunc(func(c *config) {
-		for k, v := range headers {
-			if err := checkHeader(k, v); err != nil {
-				c.invalid("WithOTLPHeaders", "%v", err)
-				return
+// checkOTLP resolves the protocol, checks the OTLP options and every OTLP
+// variable, and records the endpoint URL of WithOTLP and the timeout
+// variable.
+func (c *config) checkOTLP(env environ) {
+	o := &c.o
+	for _, name := range []string{envOTLPMetricsProtocol, envOTLPProtocol} {
+		if v := strings.ToLower(env.get(name)); o.protocol == "" && enum(protocolGRPC, protocolHTTP)(v, false) == nil {
+			o.protocol = v
+		}
+	}
+	o.protocol = cmp.Or(o.protocol, protocolGRPC)
+	grpcProto := o.protocol == protocolGRPC
+	if o.endpoint != "" {
+		u, err := parseEndpoint(o.endpoint, grpcProto, true)
+		if err != nil {
+			c.invalid("WithOTLP", "endpoint %s: %v", shown("WithOTLP", o.endpoint), err)
+		}
+		c.endpointURL = u
+	}
+	for k, v := range o.headers {
+		if err := checkHeader(k, v, grpcProto); err != nil {
+			c.invalid("WithOTLPHeaders", "%v", err)
+		}
+	}
+	for _, rule := range otlpChecks {
+		names := []string{envOTLP + rule.suffix}
+		if !strings.HasPrefix(rule.suffix, "METRICS_") {
+			names = append(names, envOTLPMetrics+rule.suffix)
+		}
+		for _, name := range names {
+			if v := env.get(name); v != "" {
+				if err := rule.check(v, grpcProto); err != nil {
+					c.errs = append(c.errs, envError(name, v, "%v", err))
+				}
 			}
 		}
-		c.o.headers, c.o.headersSet = headers, true
-	})
+	}
+	for _, prefix := range []string{envOTLP, envOTLPMetrics} {
+		// The SDK applies INSECURE after the scheme: it would send
+		// plaintext to an https:// endpoint.
+		ep := cmp.Or(env.get(envOTLPMetricsEndpoint), env.get(envOTLPEndpoint))
+		if c.endpointURL == nil && strings.EqualFold(env.get(prefix+"INSECURE"), "true") && strings.HasPrefix(strings.ToLower(ep), "https://") {
+			c.errs = append(c.errs, envError(prefix+"INSECURE", "true", "contradicts the https:// endpoint: want false, or an endpoint without scheme"))
+		}
+		cert, key := prefix+"CLIENT_CERTIFICATE", prefix+"CLIENT_KEY"
+		if err := checkClientCert(env.get(cert), env.get(key)); err != nil {
+			name := cert
+			if env.get(cert) == "" {
+				name = key
+			}
+			c.errs = append(c.errs, envError(name, env.get(name), "%v (%s and %s)", err, cert, key))
+		}
+		d, _ := parseMillis(env.get(prefix + "TIMEOUT"))
+		c.otlpTimeout = cmp.Or(d, c.otlpTimeout)
+	}
 }
 
-// WithOTLPCompression compresses OTLP exports: "gzip" or "none".
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_COMPRESSION, else
-// OTEL_EXPORTER_OTLP_COMPRESSION, else none. Any other value is a
-// construction error.
-func WithOTLPCompression(compression string) Option {
-	return optionFunc(func(c *config) {
-		if err := checkCompression(compression); err != nil {
-			c.invalid("WithOTLPCompression", "%v", err)
-			return
+// enum accepts one of the values, compared case-insensitively as the
+// specification asks for enumerations.
+func enum(allowed ...string) func(string, bool) error {
+	return func(v string, _ bool) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				return nil
+			}
 		}
-		c.o.compression = compression
-	})
+		return fmt.Errorf("want %s", strings.Join(allowed, ", "))
+	}
 }
 
-// WithOTLPCertificates configures TLS for an https OTLP endpoint: caFile is
-// a PEM file of the certificate authorities that sign the collector's
-// certificate (empty: the system's roots), and clientCertFile and
-// clientKeyFile a PEM client certificate and its key for mutual TLS (both
-// empty: none). The files are read by [New]. They have no effect on a
-// plaintext (http) endpoint.
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
-// OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE and
-// OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY, else their OTEL_EXPORTER_OTLP_*
-// forms, else none. A file that cannot be read or parsed, or a client
-// certificate without its key (or the reverse), is a construction error.
-func WithOTLPCertificates(caFile, clientCertFile, clientKeyFile string) Option {
-	return optionFunc(func(c *config) {
-		c.o.caFile, c.o.certFile, c.o.keyFile = caFile, clientCertFile, clientKeyFile
-		c.o.tlsSet = true
-	})
-}
-
-// WithTemporalityPreference chooses the temporality of OTLP exports, with
-// the OpenTelemetry specification's meaning:
-//
-//   - "cumulative": every instrument sends its total since the start. An
-//     export that fails is made good by the next one.
-//   - "delta": counters (synchronous and observable) and histograms send
-//     what happened since the last export; up-down counters, runway's
-//     requests in flight among them, stay cumulative, so their value is
-//     still the absolute number. A failed export loses its interval.
-//   - "lowmemory": synchronous counters and histograms send deltas; the
-//     observable counters and up-down counters stay cumulative.
-//
-// Prometheus needs cumulative values: behind a delta exporter put the
-// collector's deltatocumulative processor (see docs/collector.md). The
-// Prometheus pull exporter is always cumulative.
-//
-// Default: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else
-// cumulative. Any other value is a construction error.
-func WithTemporalityPreference(preference string) Option {
-	return optionFunc(func(c *config) {
-		if _, err := temporalitySelector(preference); err != nil {
-			c.invalid("WithTemporalityPreference", "%v", err)
-			return
-		}
-		c.o.temporality = preference
-	})
-}
-
-// resolveOTLP resolves the OTLP transport from the options, the
-// environment and the defaults, after the interval and timeout. Errors name
-// the option or variable.
-func (c *config) resolveOTLP() {
-	o := &c.o
-
-	// Protocol.
-	if o.protocol == "" {
-		name, v := c.envPair(envOTLPMetricsProtocol, envOTLPProtocol)
-		if v == "" {
-			v = protocolGRPC
-		} else if err := checkProtocol(v); err != nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, name, err))
-			v = protocolGRPC
-		}
-		o.protocol = v
+func checkCAFile(file string, _ bool) error {
+	pem, err := os.ReadFile(file)
+	if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		err = errors.New("no PEM certificate in it")
 	}
-
-	// Endpoint.
-	source, raw, generic := "WithOTLP", c.endpoint, false
-	if raw == "" {
-		source, raw = envOTLPMetricsEndpoint, c.env(envOTLPMetricsEndpoint)
-	}
-	if raw == "" {
-		source, raw, generic = envOTLPEndpoint, c.env(envOTLPEndpoint), true
-	}
-	if raw == "" {
-		source, raw, generic = "default", defaultOTLPEndpoint, false
-		if o.protocol == protocolHTTP {
-			raw = defaultOTLPHTTPEndpoint
-		}
-	}
-	var err error
-	if o.protocol == protocolHTTP {
-		var path pathRule
-		switch {
-		case generic:
-			path = appendMetricsPath
-		case source == "WithOTLP":
-			path = defaultMetricsPath
-		default:
-			path = pathAsIs
-		}
-		c.target, o.httpURL, err = parseHTTPEndpoint(raw, path)
-	} else {
-		c.target, err = parseEndpoint(raw)
-	}
-	switch {
-	case err == nil:
-	case source == "WithOTLP":
-		c.invalid("WithOTLP", "%v", err)
-	default:
-		c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, source, err))
-	}
-
-	// Headers.
-	if o.headersSet {
-		o.resolvedHdr = o.headers
-	} else if name, v := c.envPair(envOTLPMetricsHeaders, envOTLPHeaders); v != "" {
-		h, err := parseHeaders(v)
-		if err != nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, name, err))
-		}
-		o.resolvedHdr = h
-	}
-
-	// Compression.
-	if o.compression == "" {
-		name, v := c.envPair(envOTLPMetricsCompression, envOTLPCompression)
-		if err := checkCompression(v); v != "" && err != nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, name, err))
-		}
-		o.compression = v
-	}
-	o.gzip = strings.EqualFold(o.compression, "gzip")
-
-	// Timeout of one export, never more than the reader's timeout.
-	o.reqTimeout = c.timeout
-	if name, _ := c.envPair(envOTLPMetricsTimeout, envOTLPTimeout); name != "" {
-		d, err := c.envMillis(name)
-		c.appendErr(err)
-		if d > 0 {
-			o.reqTimeout = min(d, c.timeout)
-		}
-	}
-
-	// TLS, for https endpoints only.
-	caName, certName, keyName := "WithOTLPCertificates", "WithOTLPCertificates", "WithOTLPCertificates"
-	if !o.tlsSet {
-		caName, o.caFile = c.envPair(envOTLPMetricsCertificate, envOTLPCertificate)
-		certName, o.certFile = c.envPair(envOTLPMetricsClientCertificate, envOTLPClientCertificate)
-		keyName, o.keyFile = c.envPair(envOTLPMetricsClientKey, envOTLPClientKey)
-	}
-	if c.target.tls {
-		o.tlsConfig = c.loadTLS(caName, certName, keyName)
-	}
-
-	// Temporality.
-	pref := o.temporality
-	if pref == "" {
-		pref = c.env(envTemporalityPreference)
-	}
-	sel, err := temporalitySelector(pref)
-	if err != nil && o.temporality == "" {
-		c.errs = append(c.errs, fmt.Errorf("%w: %s: %w", ErrInvalidEnv, envTemporalityPreference, err))
-	}
-	o.selector = sel
-}
-
-// envPair returns the first of the named variables that is set and not
-// empty, with its value; ("", "") if none is.
-func (c *config) envPair(names ...string) (name, value string) {
-	for _, n := range names {
-		if v := c.env(n); v != "" {
-			return n, v
-		}
-	}
-	return "", ""
-}
-
-// loadTLS reads the CA and client certificate files. It returns nil when
-// none is given (TLS with the system's roots).
-func (c *config) loadTLS(caName, certName, keyName string) *tls.Config {
-	o := &c.o
-	if o.caFile == "" && o.certFile == "" && o.keyFile == "" {
-		return nil
-	}
-	bad := func(name, format string, args ...any) {
-		if strings.HasPrefix(name, "With") {
-			c.invalid(name, format, args...)
-			return
-		}
-		c.errs = append(c.errs, fmt.Errorf("%w: %s: %s", ErrInvalidEnv, name, fmt.Sprintf(format, args...)))
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			bad(caName, "%v", err)
-			return nil
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			bad(caName, "%s holds no PEM certificate", o.caFile)
-			return nil
-		}
-		cfg.RootCAs = pool
-	}
-	switch {
-	case o.certFile == "" && o.keyFile == "":
-	case o.certFile == "":
-		bad(keyName, "a client key without a client certificate")
-		return nil
-	case o.keyFile == "":
-		bad(certName, "a client certificate without its key")
-		return nil
-	default:
-		pair, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
-		if err != nil {
-			bad(certName, "%v", err)
-			return nil
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg
-}
-
-func checkProtocol(p string) error {
-	switch p {
-	case protocolGRPC, protocolHTTP:
-		return nil
-	}
-	return fmt.Errorf("protocol %q: want grpc or http/protobuf", p)
-}
-
-func checkCompression(v string) error {
-	switch strings.ToLower(v) {
-	case "gzip", "none":
-		return nil
-	}
-	return fmt.Errorf("compression %q: want gzip or none", v)
-}
-
-// checkHeader accepts an HTTP header name (an RFC 9110 token) and a value
-// without control characters other than tab.
-func checkHeader(k, v string) error {
-	if k == "" {
-		return fmt.Errorf("empty header name")
-	}
-	for _, r := range k {
-		if r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return fmt.Errorf("header name %q is not an HTTP token", k)
-		}
-	}
-	for _, r := range v {
-		if (r < ' ' && r != '\t') || r == 0x7f {
-			return fmt.Errorf("header %q: value has a control character", k)
-		}
+	if err != nil {
+		return fmt.Errorf("want a PEM file of CA certificates: %w", err)
 	}
 	return nil
 }
 
-// parseHeaders parses "key=value,key=value" with percent-encoded values,
-// the format of OTEL_EXPORTER_OTLP_HEADERS.
-func parseHeaders(v string) (map[string]string, error) {
-	h := map[string]string{}
-	for item := range strings.SplitSeq(v, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		k, val, ok := strings.Cut(item, "=")
-		k = strings.TrimSpace(k)
-		if !ok {
-			return nil, fmt.Errorf("%q is not key=value", item)
-		}
-		decoded, err := url.PathUnescape(strings.TrimSpace(val))
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", k, err)
-		}
-		if err := checkHeader(k, decoded); err != nil {
-			return nil, err
-		}
-		h[k] = decoded
+// checkClientCert wants both files or neither (the SDK ignores one alone),
+// and a certificate that matches its key.
+func checkClientCert(cert, key string) error {
+	switch {
+	case cert == "" && key == "":
+		return nil
+	case cert == "" || key == "":
+		return errors.New("want a client certificate and its key, or neither")
 	}
-	return h, nil
+	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+		return fmt.Errorf("want a PEM client certificate and its key: %w", err)
+	}
+	return nil
 }
 
-// pathRule says what the URL path of an OTLP/HTTP endpoint becomes.
-type pathRule int
-
-const (
-	pathAsIs           pathRule = iota // a signal-specific endpoint: as is, "/" if empty
-	appendMetricsPath                  // the generic endpoint: base path + /v1/metrics
-	defaultMetricsPath                 // WithOTLP: /v1/metrics if the path is empty
-)
-
-// parseHTTPEndpoint parses an OTLP/HTTP endpoint: "http://host[:port][/path]"
-// (plaintext), "https://..." (TLS) or "host[:port][/path]" (plaintext, port
-// 4318 when missing). A URL with a scheme and no port uses the scheme's port.
-// It returns the target and the full URL to post to.
-func parseHTTPEndpoint(raw string, rule pathRule) (otlpTarget, string, error) {
+// parseEndpoint checks an OTLP endpoint. A URL (http:// is plaintext,
+// https:// is TLS) must have a host and nothing the exporter would drop
+// (user information, query, fragment; for grpc, a path). For grpc,
+// "host:port" is accepted too. In code (WithOTLP), "host[:port]" is
+// plaintext, the port defaults to 4317 for grpc (4318 for a host without
+// scheme with http/protobuf), and an http/protobuf URL without a path gets
+// /v1/metrics. It returns the URL to give the exporter.
+func parseEndpoint(raw string, grpcProto, code bool) (*url.URL, error) {
+	const want = "want http://host:port or https://host:port"
+	schemeless := !strings.Contains(raw, "://")
+	if schemeless && !code {
+		if !grpcProto {
+			return nil, fmt.Errorf("no scheme: %s, and a path if need be", want)
+		}
+		// The gRPC exporter parses it as a URL whose scheme is the host.
+		_, port, err := net.SplitHostPort(raw)
+		if _, perr := url.Parse(raw); err != nil || perr != nil || port == "" || strings.Contains(raw, "@") {
+			return nil, fmt.Errorf("%s, or host:port with a host name", want)
+		}
+	}
 	s := raw
-	schemeless := !strings.Contains(s, "://")
 	if schemeless {
-		s = "http://" + s
+		s = "http://" + raw
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: %w", raw, err)
+		return nil, fmt.Errorf("not a URL: %s", want)
 	}
-	var t otlpTarget
-	port := u.Port()
-	switch u.Scheme {
-	case "http":
-		if port == "" && !schemeless {
-			port = "80"
+	u.Scheme = strings.ToLower(u.Scheme)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("scheme %q: %s", u.Scheme, want)
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("no host: %s", want)
+	case u.User != nil:
+		return nil, errors.New("user information is not sent: put credentials in the headers")
+	case u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return nil, fmt.Errorf("a query or fragment is not sent: %s", want)
+	case grpcProto && u.Path != "" && u.Path != "/":
+		return nil, fmt.Errorf("gRPC sends no path: %s", want)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("port %q is not in 1-65535", p)
 		}
-	case "https":
-		t.tls = true
-		if port == "" {
-			port = "443"
-		}
-	default:
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: scheme %q is not http or https", raw, u.Scheme)
+	} else if code && (grpcProto || schemeless) {
+		u.Host = net.JoinHostPort(u.Hostname(), map[bool]string{true: "4317", false: "4318"}[grpcProto])
 	}
-	if port == "" {
-		port = defaultOTLPHTTPPort
+	if code && !grpcProto && (u.Path == "" || u.Path == "/") {
+		u.Path = "/v1/metrics"
 	}
-	if u.Hostname() == "" {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: no host", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: want only scheme, host, port and path", raw)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: port %q is not a number in 1-65535", raw, port)
-	}
-	t.hostPort = net.JoinHostPort(u.Hostname(), port)
-	if strings.ContainsAny(u.Hostname(), "[]") {
-		return otlpTarget{}, "", fmt.Errorf("endpoint %q: host %q is not a host name or IP address", raw, u.Hostname())
-	}
-	path := u.EscapedPath()
-	switch rule {
-	case appendMetricsPath:
-		path = strings.TrimSuffix(path, "/") + otlpMetricsPath
-	case defaultMetricsPath:
-		if path == "" || path == "/" {
-			path = otlpMetricsPath
-		}
-	default:
-		if path == "" {
-			path = "/"
-		}
-	}
-	return t, u.Scheme + "://" + t.hostPort + path, nil
+	return u, nil
 }
 
-// temporalitySelector returns the selector of an
-// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE value (case-insensitive;
-// empty is cumulative).
-func temporalitySelector(pref string) (sdkmetric.TemporalitySelector, error) {
-	switch strings.ToLower(pref) {
-	case "", "cumulative":
-		return sdkmetric.DefaultTemporalitySelector, nil
-	case "delta":
-		return func(k sdkmetric.InstrumentKind) metricdata.Temporality {
-			switch k {
-			case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindObservableCounter, sdkmetric.InstrumentKindHistogram:
-				return metricdata.DeltaTemporality
-			}
-			return metricdata.CumulativeTemporality
-		}, nil
-	case "lowmemory":
-		return func(k sdkmetric.InstrumentKind) metricdata.Temporality {
-			switch k {
-			case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindHistogram:
-				return metricdata.DeltaTemporality
-			}
-			return metricdata.CumulativeTemporality
-		}, nil
-	}
-	return sdkmetric.DefaultTemporalitySelector, fmt.Errorf("temporality %q: want cumulative, delta or lowmemory", pref)
+// checkEnvHeaders checks a headers variable as the SDK parses it (see
+// keyValues), then as the protocol sends it.
+func checkEnvHeaders(v string, grpcProto bool) error {
+	return keyValues(v, func(k, val string) error { return checkHeader(k, val, grpcProto) })
 }
 
-// newOTLPExporter builds the OTLP exporter of the resolved protocol.
-func newOTLPExporter(ctx context.Context, c *config) (sdkmetric.Exporter, error) {
-	if c.o.protocol == protocolHTTP {
-		return otlpmetrichttp.New(ctx, otlpHTTPOptions(c)...)
+// checkHeader checks that a header can be sent: for HTTP a token key
+// (RFC 9110) and a value without control characters but tab; for gRPC a
+// key of [0-9a-z-_.] once lower-cased, and a printable ASCII value unless
+// the key ends in "-bin". The error shows the key, never the value.
+func checkHeader(k, v string, grpcProto bool) error {
+	if k == "" || strings.ContainsFunc(k, func(r rune) bool {
+		return r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	}) {
+		return fmt.Errorf("header key %s is not an HTTP token", shown("", k))
 	}
-	return otlpmetricgrpc.New(ctx, otlpOptions(c)...)
+	if !grpcProto {
+		if strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return fmt.Errorf("header %s: want a value without control characters", shown("", k))
+		}
+		return nil
+	}
+	if strings.Trim(strings.ToLower(k), "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" {
+		return fmt.Errorf("header key %s: gRPC allows only 0-9, a-z, -, _ and .", shown("", k))
+	}
+	if !strings.HasSuffix(strings.ToLower(k), "-bin") && strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return fmt.Errorf("header %s: gRPC wants a value of printable ASCII", shown("", k))
+	}
+	return nil
 }
 
-// otlpHTTPOptions configures the OTLP/HTTP exporter. Every request is
-// bounded by the export timeout, and a failed export is retried only within
-// it, so exports never pile up behind a collector that hangs.
-func otlpHTTPOptions(c *config) []otlpmetrichttp.Option {
-	o := &c.o
-	opts := []otlpmetrichttp.Option{
-		otlpmetrichttp.WithEndpointURL(o.httpURL),
-		otlpmetrichttp.WithTimeout(o.reqTimeout),
-		otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig(retryConfig(o.reqTimeout))),
-		otlpmetrichttp.WithTemporalitySelector(o.selector),
-		otlpmetrichttp.WithHeaders(o.resolvedHdr),
-		otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression),
+// otlpOptions are the options runway gives one of the SDK's OTLP
+// exporters, whose types differ.
+type otlpOptions[O any] struct {
+	endpointURL func(string) O
+	insecure    func() O
+	timeout     func(time.Duration) O
+	temporality func(sdkmetric.TemporalitySelector) O
+	headers     func(map[string]string) O
+}
+
+// build returns the code options, and runway's defaults where a variable
+// is unset: the SDK applies them after reading the environment.
+func (f otlpOptions[O]) build(c *config, timeout time.Duration) []O {
+	env, o := c.env, &c.o
+	var opts []O
+	if c.endpointURL != nil {
+		opts = append(opts, f.endpointURL(c.endpointURL.String()))
+	} else if ep := cmp.Or(env.get(envOTLPMetricsEndpoint), env.get(envOTLPEndpoint)); !strings.Contains(ep, "://") &&
+		env.get(envOTLP+"INSECURE") == "" && env.get(envOTLPMetrics+"INSECURE") == "" {
+		// Plaintext for an endpoint without scheme, or none (localhost).
+		opts = append(opts, f.insecure())
 	}
-	if o.gzip {
-		opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
+	if env.get(envOTLP+"TIMEOUT") == "" && env.get(envOTLPMetrics+"TIMEOUT") == "" {
+		opts = append(opts, f.timeout(timeout))
 	}
-	if o.tlsConfig != nil {
-		opts = append(opts, otlpmetrichttp.WithTLSClientConfig(o.tlsConfig))
+	if o.temporality != "" {
+		opts = append(opts, f.temporality(temporality(o.temporality)))
+	}
+	if o.headersSet {
+		opts = append(opts, f.headers(o.headers))
 	}
 	return opts
 }
 
-// retryConfig retries a failed export within its own timeout only; the
-// next interval sends the cumulative values again.
-func retryConfig(timeout time.Duration) otlpmetricgrpc.RetryConfig {
-	return otlpmetricgrpc.RetryConfig{
+// newOTLPExporter builds the SDK's OTLP exporter of the protocol. It reads
+// the OTEL_EXPORTER_OTLP_* variables itself; runway adds the code options
+// and its defaults.
+func newOTLPExporter(ctx context.Context, c *config) (sdkmetric.Exporter, error) {
+	// One request is bounded by the timeout variable or the export
+	// timeout, and retried within it only: the next interval sends the
+	// cumulative values again.
+	timeout := min(cmp.Or(c.otlpTimeout, c.timeout), c.timeout)
+	retry := otlpmetricgrpc.RetryConfig{
 		Enabled:         true,
 		InitialInterval: min(max(timeout/10, 10*time.Millisecond), time.Second),
 		MaxInterval:     max(timeout/2, 10*time.Millisecond),
 		MaxElapsedTime:  timeout,
 	}
-}
-
-// otlpOptions configures the OTLP/gRPC exporter so that it never blocks the
-// application and reconnects quickly to a collector that starts late.
-func otlpOptions(c *config) []otlpmetricgrpc.Option {
-	o := &c.o
-	var opts []otlpmetricgrpc.Option
-	switch {
-	case c.target.tls && o.tlsConfig != nil:
-		opts = append(opts,
-			otlpmetricgrpc.WithEndpoint(c.target.hostPort),
-			otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(o.tlsConfig)))
-	case c.target.tls:
-		// An https URL turns transport security on even if
-		// OTEL_EXPORTER_OTLP_INSECURE says otherwise.
-		opts = append(opts, otlpmetricgrpc.WithEndpointURL("https://"+c.target.hostPort))
-	default:
-		opts = append(opts,
-			otlpmetricgrpc.WithEndpoint(c.target.hostPort),
-			otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
+	if c.o.protocol == protocolHTTP {
+		opts := otlpOptions[otlpmetrichttp.Option]{otlpmetrichttp.WithEndpointURL, otlpmetrichttp.WithInsecure,
+			otlpmetrichttp.WithTimeout, otlpmetrichttp.WithTemporalitySelector, otlpmetrichttp.WithHeaders}.build(c, timeout)
+		return otlpmetrichttp.New(ctx, append(opts, otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig(retry)))...)
 	}
-	opts = append(opts,
-		otlpmetricgrpc.WithHeaders(o.resolvedHdr),
-		otlpmetricgrpc.WithTemporalitySelector(o.selector),
-	)
-	if o.gzip {
-		opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
+	opts := otlpOptions[otlpmetricgrpc.Option]{otlpmetricgrpc.WithEndpointURL, otlpmetricgrpc.WithInsecure,
+		otlpmetricgrpc.WithTimeout, otlpmetricgrpc.WithTemporalitySelector, otlpmetricgrpc.WithHeaders}.build(c, timeout)
+	if c.endpointURL != nil && c.endpointURL.Scheme == "http" {
+		// Plaintext in code wins over a certificate variable, which would
+		// turn TLS on.
+		opts = append(opts, otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
 	}
-
 	// gRPC's reconnect backoff grows to 120 s by default: a collector that
 	// comes up after the application would see nothing for minutes. Keep
 	// the longest wait between connection attempts at half an interval
@@ -587,10 +316,6 @@ func otlpOptions(c *config) []otlpmetricgrpc.Option {
 		},
 		MinConnectTimeout: max(c.interval, time.Second),
 	}
-
-	return append(opts,
-		otlpmetricgrpc.WithTimeout(o.reqTimeout),
-		otlpmetricgrpc.WithRetry(retryConfig(o.reqTimeout)),
-		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)),
-	)
+	return otlpmetricgrpc.New(ctx, append(opts, otlpmetricgrpc.WithRetry(retry),
+		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(connect)))...)
 }

@@ -135,7 +135,6 @@ func TestOTLPHTTPEndpoints(t *testing.T) {
 		{"generic endpoint without a path", map[string]string{envOTLPEndpoint: base}, nil, "/v1/metrics"},
 		{"generic endpoint with a base path", map[string]string{envOTLPEndpoint: base + "/api/v1/otlp"}, nil, "/api/v1/otlp/v1/metrics"},
 		{"generic endpoint with a trailing slash", map[string]string{envOTLPEndpoint: base + "/otlp/"}, nil, "/otlp/v1/metrics"},
-		{"generic endpoint without a scheme", map[string]string{envOTLPEndpoint: r.addr}, nil, "/v1/metrics"},
 		{"signal endpoint as is", map[string]string{envOTLPMetricsEndpoint: base + "/ingest/metrics"}, nil, "/ingest/metrics"},
 		{"signal endpoint without a path is the root", map[string]string{envOTLPMetricsEndpoint: base}, nil, "/"},
 		{"signal endpoint wins over generic", map[string]string{envOTLPMetricsEndpoint: base + "/m", envOTLPEndpoint: "http://192.0.2.1:1"}, nil, "/m"},
@@ -149,7 +148,7 @@ func TestOTLPHTTPEndpoints(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			e, err := New(context.Background(), append([]Option{mapEnv(env), WithExportInterval(time.Hour)}, tc.opts...)...)
+			e, err := New(context.Background(), append([]Option{setEnv(t, env), WithExportInterval(time.Hour)}, tc.opts...)...)
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -184,8 +183,8 @@ func TestOTLPHeadersAndCompression(t *testing.T) {
 				map[string]string{"Api-Key": "s cret", "X-Tenant": "blue"}, true},
 			{"signal wins", map[string]string{envOTLPHeaders: "api-key=generic", envOTLPMetricsHeaders: "api-key=metrics", envOTLPCompression: "gzip", envOTLPMetricsCompression: "none"}, nil,
 				map[string]string{"Api-Key": "metrics"}, false},
-			{"options win", map[string]string{envOTLPHeaders: "api-key=env", envOTLPCompression: "none"},
-				[]Option{WithOTLPHeaders(map[string]string{"api-key": "code"}), WithOTLPCompression("gzip")},
+			{"WithOTLPHeaders wins", map[string]string{envOTLPHeaders: "api-key=env", envOTLPMetricsHeaders: "api-key=env2", envOTLPCompression: "gzip"},
+				[]Option{WithOTLPHeaders(map[string]string{"api-key": "code"})},
 				map[string]string{"Api-Key": "code"}, true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -193,7 +192,7 @@ func TestOTLPHeadersAndCompression(t *testing.T) {
 				for k, v := range tc.env {
 					env[k] = v
 				}
-				e, err := New(context.Background(), append([]Option{mapEnv(env), WithOTLP("http://" + r.addr), WithExportInterval(time.Hour)}, tc.opts...)...)
+				e, err := New(context.Background(), append([]Option{setEnv(t, env), WithOTLP("http://" + r.addr), WithExportInterval(time.Hour)}, tc.opts...)...)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -228,7 +227,7 @@ func TestOTLPHeadersAndCompression(t *testing.T) {
 			encoding = h.Compression
 			mu.Unlock()
 		})))
-		e, err := New(context.Background(), mapEnv(map[string]string{
+		e, err := New(context.Background(), setEnv(t, map[string]string{
 			envOTLPMetricsHeaders: "api-key=s%3Dcret", envOTLPCompression: "gzip",
 		}), WithOTLP(r.addr), WithExportInterval(time.Hour))
 		if err != nil {
@@ -282,7 +281,7 @@ func TestOTLPHTTPTLS(t *testing.T) {
 		envOTLPMetricsClientKey:         client.keyFile,
 		envOTLPEndpoint:                 "https://" + r.addr,
 	}
-	e, err := New(context.Background(), mapEnv(env), WithOTLP(""), WithExportInterval(time.Hour))
+	e, err := New(context.Background(), setEnv(t, env), WithOTLP(""), WithExportInterval(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,8 +293,8 @@ func TestOTLPHTTPTLS(t *testing.T) {
 
 	t.Run("without the client certificate", func(t *testing.T) {
 		hookOtelErrors(t, func(error) {})
-		e, err := New(context.Background(), mapEnv(env), WithOTLP(""), WithExportInterval(time.Hour),
-			WithOTLPCertificates(server.certFile, "", ""))
+		e, err := New(context.Background(), setEnv(t, map[string]string{envOTLPMetricsClientCertificate: "", envOTLPMetricsClientKey: ""}),
+			WithOTLP(""), WithExportInterval(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +334,7 @@ func TestOTLPTemporality(t *testing.T) {
 			if tc.opt {
 				opts = append(opts, noEnv, WithTemporalityPreference(tc.pref))
 			} else {
-				opts = append(opts, mapEnv(map[string]string{envTemporalityPreference: tc.pref}))
+				opts = append(opts, setEnv(t, map[string]string{envTemporalityPreference: tc.pref}))
 			}
 			e, err := New(context.Background(), opts...)
 			if err != nil {
@@ -538,7 +537,7 @@ func TestOTLPGRPCMutualTLS(t *testing.T) {
 		envOTLPClientCertificate: client.certFile,
 		envOTLPClientKey:         client.keyFile,
 	}
-	e, err := New(context.Background(), mapEnv(env), WithOTLP("https://"+r.addr), WithExportInterval(time.Hour))
+	e, err := New(context.Background(), setEnv(t, env), WithOTLP("https://"+r.addr), WithExportInterval(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +557,7 @@ func TestOTLPTimeoutVariable(t *testing.T) {
 		for _, name := range []string{envOTLPTimeout, envOTLPMetricsTimeout} {
 			t.Run(protocol+" "+name, func(t *testing.T) {
 				hole := newBlackhole(t)
-				e, err := New(context.Background(), mapEnv(map[string]string{name: "300"}),
+				e, err := New(context.Background(), setEnv(t, map[string]string{name: "300"}),
 					WithOTLP(hole.ln.Addr().String()), WithOTLPProtocol(protocol), WithExportInterval(2*time.Second))
 				if err != nil {
 					t.Fatal(err)
@@ -576,6 +575,38 @@ func TestOTLPTimeoutVariable(t *testing.T) {
 					t.Errorf("the export took %v, want about the 300 ms of %s (the export timeout is 2 s)", took, name)
 				}
 			})
+		}
+	}
+}
+
+// TestOTLPGRPCHeadersAccepted sends over gRPC the edge cases that the
+// header check accepts: an upper-case key, a value with spaces and
+// punctuation, and a binary value under a "-bin" key. gRPC must send them
+// all (it refuses a whole export for one bad header).
+func TestOTLPGRPCHeadersAccepted(t *testing.T) {
+	var (
+		mu sync.Mutex
+		md metadata.MD
+	)
+	r := startReceiver(t, "127.0.0.1:0", grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		mu.Lock()
+		md, _ = metadata.FromIncomingContext(ctx)
+		mu.Unlock()
+		return handler(ctx, req)
+	}))
+	e, err := New(context.Background(),
+		setEnv(t, map[string]string{envOTLPHeaders: "X-Tenant=blue%20team, trace-bin=%00%FF%0A, k.v_w=a~!%22%7B"}),
+		WithOTLP(r.addr), WithExportInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter(t, e, "grpc.edge.headers").Add(context.Background(), 1)
+	flushOTLP(t, e)
+	mu.Lock()
+	defer mu.Unlock()
+	for k, want := range map[string]string{"x-tenant": "blue team", "trace-bin": "\x00\xff", "k.v_w": `a~!"{`} {
+		if got := md.Get(k); len(got) != 1 || got[0] != want {
+			t.Errorf("metadata %s = %q, want %q", k, got, want)
 		}
 	}
 }

@@ -141,7 +141,7 @@ func collectorOutage(t *testing.T, protocol string) {
 		defer cancel()
 		_ = withOTLP.Shutdown(ctx)
 	}()
-	baseline, err := New(context.Background(), mapEnv(map[string]string{envMetricsExporter: "none"}))
+	baseline, err := New(context.Background(), setEnv(t, map[string]string{envMetricsExporter: "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -260,7 +260,7 @@ func TestMetricsAddrBindError(t *testing.T) {
 }
 
 func TestExportersDisabled(t *testing.T) {
-	e, err := New(context.Background(), mapEnv(map[string]string{envMetricsExporter: "none"}))
+	e, err := New(context.Background(), setEnv(t, map[string]string{envMetricsExporter: "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,17 @@ func Setup(ctx context.Context, app http.Handler, opts ...Option) (handler http.
 // scrape is never counted as a request; every other path, /metrics/
 // included, goes to the middleware and app. Each call builds a new
 // middleware, released by [Exporter.Shutdown]; call it once per
-// application.
+// application. After Shutdown it returns an error and registers nothing.
 func (e *Exporter) Handler(app http.Handler) (http.Handler, error) {
 	if app == nil {
 		return nil, fmt.Errorf("exporter: Handler: nil handler: %w", ErrInvalidOption)
+	}
+	errClosed := errors.New("exporter: Handler: the exporter is shut down")
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, errClosed
 	}
 	instOpts := append(e.instrumentOpts[:len(e.instrumentOpts):len(e.instrumentOpts)],
 		instrument.WithMeterProvider(e.MeterProvider()))
@@ -49,8 +56,14 @@ func (e *Exporter) Handler(app http.Handler) (http.Handler, error) {
 		return nil, fmt.Errorf("exporter: WithInstrumentOptions: %w", err)
 	}
 	e.mu.Lock()
-	e.middlewares = append(e.middlewares, middleware)
+	closed = e.closed // Shutdown may have run meanwhile
+	if !closed {
+		e.middlewares = append(e.middlewares, middleware)
+	}
 	e.mu.Unlock()
+	if closed {
+		return nil, errors.Join(errClosed, middleware.Close())
+	}
 	instrumented := middleware.Wrap(app)
 
 	metrics := e.MetricsHandler()

@@ -151,3 +151,40 @@ func TestSetupErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSetupPushesWithOTLPVariables: with only the OTLP protocol and
+// endpoint variables set (OTEL_METRICS_EXPORTER unset), Setup pushes to
+// the collector and still serves /metrics.
+func TestSetupPushesWithOTLPVariables(t *testing.T) {
+	grpcReceiver := startReceiver(t, "127.0.0.1:0")
+	httpReceiver := startHTTPReceiver(t, "127.0.0.1:0", nil)
+	for _, tc := range []struct {
+		protocol, endpoint string
+		requests           func() (int64, bool)
+	}{
+		{"grpc", "http://" + grpcReceiver.addr, func() (int64, bool) { return grpcReceiver.lastSum("runway.requests") }},
+		{"http/protobuf", "http://" + httpReceiver.addr, func() (int64, bool) { return httpReceiver.lastSum("runway.requests") }},
+	} {
+		t.Run(tc.protocol, func(t *testing.T) {
+			setEnv(t, map[string]string{envOTLPProtocol: tc.protocol, envOTLPEndpoint: tc.endpoint})
+			h, shutdown, err := Setup(context.Background(), app())
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			for range 3 {
+				get(t, srv.URL+"/hello")
+			}
+			if code := get(t, srv.URL+"/metrics"); code != http.StatusOK {
+				t.Errorf("GET /metrics: %d, want 200 (Prometheus stays on)", code)
+			}
+			if err := shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n, ok := tc.requests(); !ok || n != 3 {
+				t.Errorf("runway.requests at the collector = %d (found %v), want 3", n, ok)
+			}
+		})
+	}
+}

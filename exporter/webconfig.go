@@ -43,8 +43,7 @@ type webConfigSetting struct {
 func (c *config) resolveMetricsWebConfig() {
 	w := &c.metricsWeb
 	if w.file == "" {
-		v, _ := c.lookup(envMetricsWebConfig)
-		w.file, w.source = strings.TrimSpace(v), envMetricsWebConfig
+		w.file, w.source = c.env.get(envMetricsWebConfig), envMetricsWebConfig
 	}
 	if w.file == "" {
 		return

@@ -496,7 +496,7 @@ func TestMetricsWebConfigReload(t *testing.T) {
 func TestMetricsWebConfigFromEnv(t *testing.T) {
 	envFile := writeWebConfig(t, t.TempDir(), usersConfig("", "env", bcryptHash(t, "e")))
 	optFile := writeWebConfig(t, t.TempDir(), usersConfig("", "opt", bcryptHash(t, "o")))
-	env := mapEnv(map[string]string{envMetricsWebConfig: envFile})
+	env := setEnv(t, map[string]string{envMetricsWebConfig: envFile})
 
 	for _, tc := range []struct {
 		name       string
@@ -563,9 +563,12 @@ func TestMetricsWebConfigInvalid(t *testing.T) {
 			sentinel error
 		}{
 			{"WithMetricsWebConfig", []Option{noEnv, WithMetricsWebConfig(tc.file)}, ErrInvalidOption},
-			{envMetricsWebConfig, []Option{mapEnv(map[string]string{envMetricsWebConfig: tc.file})}, ErrInvalidEnv},
+			{envMetricsWebConfig, []Option{noEnv}, ErrInvalidEnv},
 		} {
 			t.Run(tc.name+"/"+from.name, func(t *testing.T) {
+				if from.sentinel == ErrInvalidEnv {
+					t.Setenv(envMetricsWebConfig, tc.file)
+				}
 				addr := freeAddr(t)
 				e, err := New(context.Background(), append(from.opts, WithPrometheus(), WithMetricsAddr(addr))...)
 				if err == nil {
@@ -601,9 +604,12 @@ func TestMetricsWebConfigWithoutMetricsAddr(t *testing.T) {
 		sentinel error
 	}{
 		{"WithMetricsWebConfig", []Option{noEnv, WithMetricsWebConfig(file)}, ErrInvalidOption},
-		{envMetricsWebConfig, []Option{mapEnv(map[string]string{envMetricsWebConfig: file})}, ErrInvalidEnv},
+		{envMetricsWebConfig, []Option{noEnv}, ErrInvalidEnv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.sentinel == ErrInvalidEnv {
+				t.Setenv(envMetricsWebConfig, file)
+			}
 			_, err := New(context.Background(), tc.opts...)
 			if !errors.Is(err, tc.sentinel) || !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), "WithMetricsAddr") {
 				t.Errorf("error %v: want %v naming %s and WithMetricsAddr", err, tc.sentinel, tc.name)

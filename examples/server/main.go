@@ -5,8 +5,11 @@
 //	go run ./examples/server [-addr 127.0.0.1:8000] [-metrics-addr ADDR] [-otlp-endpoint HOST:PORT] [-otlp-protocol grpc|http/protobuf] [-interval 5s] [-limit N -limit-queue Q] [-conventions runway|otel|both|otel-active]
 //	go run ./examples/server -healthcheck http://127.0.0.1:8000/healthz
 //
-// With no -otlp-endpoint, the demo still pushes over OTLP when
-// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set.
+// With no -otlp-endpoint, the exporters come from the environment exactly
+// as for any application that uses exporter.Setup: OTEL_METRICS_EXPORTER
+// (prometheus, otlp, none, or a list), else Prometheus, with OTLP push as
+// well when an OTEL_EXPORTER_OTLP_* endpoint or protocol variable is set.
+// A bad value fails with the exporter's own message.
 //
 // Routes: GET /work?ms=N&mode=io|cpu, /api/infer, /api/embed (route groups
 // "inference" and "embedding"), /healthz, and /metrics unless
@@ -43,7 +46,6 @@ func main() {
 	drain := flag.Duration("shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	health := flag.String("healthcheck", "", "only check that this URL answers 200, and exit 0 if it does, else 1 (the image's HEALTHCHECK)")
 	flag.Parse()
-	cfg.OTLPFromEnv = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != ""
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "server: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
@@ -58,9 +60,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("server: %v", err)
 	}
-	log.Printf("serving %s (try %s/work?ms=100&mode=cpu); metrics at %s", srv.URL, srv.URL, srv.MetricsURL)
-	if cfg.OTLPEndpoint != "" || cfg.OTLPFromEnv {
-		log.Printf("pushing OTLP to %s", cmp.Or(cfg.OTLPEndpoint, "the endpoint of OTEL_EXPORTER_OTLP_*ENDPOINT"))
+	log.Printf("serving %s (try %s/work?ms=100&mode=cpu); metrics at %s", srv.URL, srv.URL, cmp.Or(srv.MetricsURL, "none (Prometheus is off)"))
+	if cfg.OTLPEndpoint != "" {
+		log.Printf("pushing OTLP to %s", cfg.OTLPEndpoint)
 	}
 	<-ctx.Done()
 	stop()

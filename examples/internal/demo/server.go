@@ -21,16 +21,17 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on its own listener instead of
 	// on the application's port.
 	MetricsAddr string
-	// OTLPEndpoint, when set, also pushes the metrics over OTLP/gRPC to
-	// this endpoint (host:port is plaintext).
+	// OTLPEndpoint, when set, pushes the metrics over OTLP to this
+	// endpoint as well as serving them to Prometheus (host:port is
+	// plaintext). When empty, the exporter chooses from the environment
+	// exactly as for any application (OTEL_METRICS_EXPORTER, else
+	// Prometheus, with OTLP push as well when an OTEL_EXPORTER_OTLP_*
+	// endpoint or protocol variable is set).
 	OTLPEndpoint string
 	// OTLPProtocol, when set, is the OTLP protocol: "grpc" or
 	// "http/protobuf"; empty keeps the exporter's default (the
 	// OTEL_EXPORTER_OTLP_*PROTOCOL variables, else grpc).
 	OTLPProtocol string
-	// OTLPFromEnv pushes over OTLP to the endpoint of the
-	// OTEL_EXPORTER_OTLP_*ENDPOINT variables when OTLPEndpoint is empty.
-	OTLPFromEnv bool
 	// Interval is the OTLP push interval; zero keeps the exporter's default.
 	Interval time.Duration
 	// ServiceName and InstanceID set service.name and service.instance.id;
@@ -54,7 +55,9 @@ type Config struct {
 type Server struct {
 	// URL is the application's base URL, such as http://127.0.0.1:8000.
 	URL string
-	// MetricsURL is the URL of the Prometheus metrics endpoint.
+	// MetricsURL is the URL of the Prometheus metrics endpoint, "" when
+	// the Prometheus exporter is off (OTEL_METRICS_EXPORTER without
+	// prometheus).
 	MetricsURL string
 
 	srv      *http.Server
@@ -76,7 +79,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	opts := []exporter.Option{
 		exporter.WithServiceName(serviceName),
 		exporter.WithInstrumentOptions(instrument.WithRouteGroups(RouteGroups()...)),
-		exporter.WithPrometheus(),
 	}
 	if cfg.InstanceID != "" {
 		opts = append(opts, exporter.WithServiceInstanceID(cfg.InstanceID))
@@ -84,8 +86,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MetricsAddr != "" {
 		opts = append(opts, exporter.WithMetricsAddr(cfg.MetricsAddr))
 	}
-	if cfg.OTLPEndpoint != "" || cfg.OTLPFromEnv {
-		opts = append(opts, exporter.WithOTLP(cfg.OTLPEndpoint))
+	if cfg.OTLPEndpoint != "" {
+		opts = append(opts, exporter.WithPrometheus(), exporter.WithOTLP(cfg.OTLPEndpoint))
 	}
 	if cfg.OTLPProtocol != "" {
 		opts = append(opts, exporter.WithOTLPProtocol(cfg.OTLPProtocol))
@@ -144,9 +146,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			MaxHeaderBytes:    64 << 10,
 		},
 	}
-	s.MetricsURL = s.URL + "/metrics"
-	if a := exp.MetricsAddr(); a != "" {
-		s.MetricsURL = "http://" + a + "/metrics"
+	switch a := exp.MetricsAddr(); {
+	case a != "":
+		s.MetricsURL = "http://" + a + exporter.MetricsPath
+	case exp.MetricsHandler() != nil:
+		s.MetricsURL = s.URL + exporter.MetricsPath
 	}
 	go func() { s.served <- s.srv.Serve(counted) }()
 	return s, nil
