@@ -244,3 +244,48 @@ const (
 	envTemporalityPreference        = envOTLPMetrics + "TEMPORALITY_PREFERENCE"
 	envHistogramAggregation         = envOTLPMetrics + "DEFAULT_HISTOGRAM_AGGREGATION"
 )
+
+// stallMeter measures how late this process's goroutines run while it is
+// on: a goroutine sleeps 5 ms at a time and keeps the longest overshoot.
+// Timing assertions add it to their bound, so a busy machine (which delays
+// every goroutine, the exporter's and the test's alike) does not fail them,
+// while an exporter that waits for its own reasons still does.
+type stallMeter struct {
+	stop    chan struct{}
+	done    chan struct{}
+	longest atomic.Int64
+}
+
+func startStallMeter(t testing.TB) *stallMeter {
+	m := &stallMeter{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		const tick = 5 * time.Millisecond
+		for {
+			t0 := time.Now()
+			select {
+			case <-m.stop:
+				return
+			case <-time.After(tick):
+			}
+			if late := time.Since(t0) - tick; late > time.Duration(m.longest.Load()) {
+				m.longest.Store(int64(late))
+			}
+		}
+	}()
+	t.Cleanup(func() { m.Stop() })
+	return m
+}
+
+// Longest returns the longest stall seen so far.
+func (m *stallMeter) Longest() time.Duration { return time.Duration(m.longest.Load()) }
+
+// Stop ends the measurement; it is safe to call twice.
+func (m *stallMeter) Stop() {
+	select {
+	case <-m.stop:
+	default:
+		close(m.stop)
+	}
+	<-m.done
+}
