@@ -185,14 +185,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	returned = true
 }
 
-// monoEpoch is the reference point of monoNow.
-var monoEpoch = time.Now()
-
-// monoNow reads the monotonic clock only, as the time elapsed since
-// monoEpoch: durations are differences of two monoNow readings. time.Now
-// would read the wall clock as well, a third clock reading per request.
-func monoNow() time.Duration { return time.Since(monoEpoch) }
-
 // routeAfter returns the route a finished request is recorded under: the
 // one reported by SetRoute, else the one of the route function, else rt,
 // found before dispatch. A panic of the route function is returned, to be
