@@ -140,9 +140,13 @@
 // # Lifecycle
 //
 // A Middleware registers callbacks on its MeterProvider; Close unregisters
-// them, after which its tables can be garbage collected. A Listener does
-// the same on Close. Building and closing middlewares repeatedly (one per
-// test, say) leaves nothing behind.
+// them and stops all recording, synchronous instruments included: requests
+// still running through its handlers finish unrecorded, later ones pass
+// through unmeasured. Its tables can then be garbage collected. A Listener
+// does the same on Close. Building and closing middlewares repeatedly (one
+// per test, say) leaves nothing behind. Closing one of several middlewares
+// on a provider takes its share out of the summed counters, which
+// Prometheus reads as a counter reset (see Middleware.Close).
 //
 // # Time-weighted count
 //

@@ -50,6 +50,10 @@ type recorder struct {
 	inflight atomic.Int64
 	_        cacheLinePad
 
+	// closed is set by Middleware.Close: from then on nothing is
+	// recorded (requests still in flight finish unrecorded).
+	closed atomic.Bool
+
 	conv            contract.Conventions
 	duration        metric.Float64Histogram             // nil without runway names
 	inflightObs     metric.Int64ObservableUpDownCounter // nil without runway names
@@ -161,6 +165,10 @@ func (rec *recorder) start(rt *route, act int) {
 // started) under the route rec (usually rt), and marks it no longer in
 // flight. protocol is the request's protocolIndex.
 func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, protocol, status int, elapsed time.Duration) {
+	if rec.closed.Load() {
+		rec.leave(rt, activeIndex(method, protocol))
+		return
+	}
 	secs := elapsed.Seconds()
 	if rec.duration != nil {
 		rec.duration.Record(ctx, secs, recRoute.recordOpts[method]...)

@@ -40,14 +40,27 @@ func (mw *Middleware) Wrap(next http.Handler) http.Handler {
 	return &handler{m: mw.m, next: next}
 }
 
-// Close unregisters the middleware's callbacks from its MeterProvider:
-// what it counted is no longer reported, and its tables can be garbage
-// collected once no handler it wrapped is referenced. Requests still
-// passing through its handlers are served but no longer reported. Close
-// is idempotent; it returns the first error of the MeterProvider.
+// Close ends the middleware's reporting: it unregisters its callbacks from
+// its MeterProvider, so what it counted is no longer reported, and from
+// then on its handlers record nothing, synchronous instruments included.
+// Requests that reach its handlers after Close are served unmeasured;
+// requests still running through them at Close are served to the end and
+// recorded nowhere (neither in runway.request.duration nor in
+// http.server.request.duration). Its tables can be garbage collected once
+// no handler it wrapped is referenced. Close is idempotent; it returns the
+// first error of the MeterProvider.
+//
+// Several middlewares on one MeterProvider report sums: when one of them
+// closes, its share leaves the sums of runway.requests and
+// runway.requests.in_flight_time, and a cumulative counter that decreases
+// is read by Prometheus as a counter reset (rate and increase treat the
+// new, lower value as a restart from zero, which shows as a spike for one
+// scrape interval). Close a middleware with the MeterProvider (at
+// shutdown), or keep it for as long as the provider serves metrics.
 func (mw *Middleware) Close() error {
 	m := mw.m
 	m.closeOnce.Do(func() {
+		m.rec.closed.Store(true)
 		m.closeErr = m.regs.Unregister()
 		if m.rec.peak != nil {
 			if err := m.rec.peak.release(); err != nil && m.closeErr == nil {
@@ -142,7 +155,7 @@ type handler struct {
 // with http.ErrAbortHandler, hijack the connection, or stream.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.m
-	if m.isExcluded(r.URL.Path) {
+	if m.isExcluded(r.URL.Path) || m.rec.closed.Load() {
 		h.next.ServeHTTP(w, r)
 		return
 	}

@@ -139,6 +139,7 @@ type ServerHandler struct {
 	tw    timeweighted.Counter
 
 	regs      contract.Registrations
+	closed    atomic.Bool // set by Close: nothing more is recorded
 	closeOnce sync.Once
 	closeErr  error
 
@@ -207,13 +208,23 @@ func (h *ServerHandler) newInstruments(c *config) error {
 	return nil
 }
 
-// Close unregisters the handler's callback from its MeterProvider: its
-// asynchronous instruments are no longer reported and the handler can be
-// garbage collected once the server no longer holds it. RPCs that reach
-// the handler after Close are not recorded in the asynchronous
-// instruments. Close is idempotent.
+// Close ends the handler's reporting: it unregisters its callback from
+// its MeterProvider, so its asynchronous instruments are no longer
+// reported, and from then on it records nothing, synchronous instruments
+// (runway.request.duration, rpc.server.call.duration) included. RPCs
+// that start after Close are not measured; RPCs running at Close finish
+// unrecorded. The handler can be garbage collected once the server no
+// longer holds it. Close is idempotent.
+//
+// As with the HTTP middleware, a handler that closes while others on the
+// same MeterProvider go on takes its share out of the summed counters
+// (runway.requests, runway.requests.in_flight_time), which Prometheus
+// reads as a counter reset.
 func (h *ServerHandler) Close() error {
-	h.closeOnce.Do(func() { h.closeErr = h.regs.Unregister() })
+	h.closeOnce.Do(func() {
+		h.closed.Store(true)
+		h.closeErr = h.regs.Unregister()
+	})
 	return h.closeErr
 }
 
@@ -252,6 +263,9 @@ func (h *ServerHandler) state(ctx context.Context) *rpcState {
 
 // TagRPC attaches the RPC's state to its context.
 func (h *ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if h.closed.Load() {
+		return ctx // not measured: HandleRPC finds no state
+	}
 	return &rpcState{Context: ctx, owner: h, fullMethod: info.FullMethodName}
 }
 
@@ -287,13 +301,15 @@ func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		m := s.method
 		secs := ev.EndTime.Sub(ev.BeginTime).Seconds()
 		code := grpcCodeIndex(status.Code(ev.Error))
-		if h.duration != nil {
-			h.duration.Record(ctx, secs, m.recordOpts...)
+		if !h.closed.Load() {
+			if h.duration != nil {
+				h.duration.Record(ctx, secs, m.recordOpts...)
+			}
+			if h.otelDuration != nil {
+				h.otelDuration.Record(ctx, secs, m.otelOpts[code]...)
+			}
+			h.methods.count(m, code)
 		}
-		if h.otelDuration != nil {
-			h.otelDuration.Record(ctx, secs, m.otelOpts[code]...)
-		}
-		h.methods.count(m, code)
 		if s.kind == rpcStream {
 			h.streams.Add(-1)
 		} else {

@@ -670,3 +670,71 @@ func TestSeriesBound(t *testing.T) {
 		t.Errorf("sum %d, overflow %d; want %d and %d", sum, overflow, total, total-1999)
 	}
 }
+
+// TestServerHandlerCloseStopsRecording closes a handler while an RPC is
+// running, then lets it finish and sends more through the same server:
+// the duration histograms stay at what was recorded before Close.
+func TestServerHandlerCloseStopsRecording(t *testing.T) {
+	m := newManual(t)
+	sh, err := NewServerHandler(WithMeterProvider(m.provider), WithConventions("both"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.StatsHandler(sh))
+	svc := newTestService()
+	testpb.RegisterTestServiceServer(srv, svc)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	client := testpb.NewTestServiceClient(conn)
+	ctx := t.Context()
+	for range 2 {
+		if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := make(chan error, 1)
+	go func() {
+		_, err := client.UnaryCall(withMode(ctx, "hold"), &testpb.SimpleRequest{})
+		held <- err
+	}()
+	<-svc.entered
+	counts := func() (runwayCount, otelCount uint64) {
+		rm := m.collect(t)
+		if dp, ok := histPoint(rm, durationName, rpcSystemKey.String("grpc"), rpcMethodKey.String(unaryMethod)); ok {
+			runwayCount = dp.Count
+		}
+		if mm, ok := findMetric(rm, contract.RPCDurationName); ok {
+			for _, dp := range mm.Data.(metricdata.Histogram[float64]).DataPoints {
+				otelCount += dp.Count
+			}
+		}
+		return
+	}
+	if r, o := counts(); r != 2 || o != 2 {
+		t.Fatalf("before Close: duration counts %d (runway), %d (otel), want 2 and 2", r, o)
+	}
+	if err := sh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(svc.release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, o := counts(); r != 2 || o != 2 {
+		t.Errorf("after Close: duration counts %d (runway), %d (otel), want them to stay at 2: a closed handler records nothing", r, o)
+	}
+}
