@@ -2,9 +2,6 @@ package instrument
 
 import "net/http"
 
-// maxUnwrap bounds the walk down a chain of ResponseWriter wrappers.
-const maxUnwrap = 16
-
 // measuredWriter is implemented by every ResponseWriter the middleware
 // hands to a handler (the generated wrappers embed *responseWriter).
 type measuredWriter interface {
