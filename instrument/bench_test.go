@@ -49,11 +49,10 @@ func benchHandlers(b *testing.B) map[string]http.Handler {
 		"runway": mustHandler(b, okHandler, WithMeterProvider(m.provider)),
 		"runway_groups": mustHandler(b, okHandler, WithMeterProvider(m.provider),
 			WithRouteGroups(RouteGroup{`^/api/embed`, "embedding"}, RouteGroup{`^/api/infer`, "inference"})),
-		"runway_servemux": mustHandler(b, mux, WithMeterProvider(m.provider), WithServeMux(mux)),
+		"runway_servemux": mustHandler(b, mux, WithMeterProvider(m.provider)),
 		"otel":            mustHandler(b, okHandler, WithMeterProvider(m.provider), WithConventions("otel")),
-		"otel_servemux": mustHandler(b, mux, WithMeterProvider(m.provider), WithServeMux(mux),
-			WithConventions("otel")),
-		"both": mustHandler(b, okHandler, WithMeterProvider(m.provider), WithConventions("both")),
+		"otel_servemux":   mustHandler(b, mux, WithMeterProvider(m.provider), WithConventions("otel")),
+		"both":            mustHandler(b, okHandler, WithMeterProvider(m.provider), WithConventions("both")),
 	}
 }
 
@@ -83,7 +82,8 @@ func BenchmarkMiddlewareParallel(b *testing.B) {
 //   - record: the one synchronous measurement, the duration histogram's
 //     Record with its precomputed attribute option, under each exemplar
 //     filter of the SDK (trace_based is the SDK's default);
-//   - resolve: finding the route with route groups or a ServeMux.
+//   - resolve: finding the route with route groups before dispatch, or
+//     from r.Pattern after dispatch.
 func BenchmarkCost(b *testing.B) {
 	b.Run("part=clock", func(b *testing.B) {
 		var total time.Duration
@@ -103,7 +103,7 @@ func BenchmarkCost(b *testing.B) {
 	})
 	b.Run("part=counters", func(b *testing.B) {
 		m := benchMeasurer(b, exemplar.TraceBasedFilter)
-		rt := m.other
+		rt := m.unrouted
 		b.ReportAllocs()
 		for b.Loop() {
 			m.rec.start(rt, 0)
@@ -121,7 +121,7 @@ func BenchmarkCost(b *testing.B) {
 		b.Run("part=record/exemplars="+f.name, func(b *testing.B) {
 			m := benchMeasurer(b, f.filter)
 			ctx := context.Background()
-			opts := m.other.recordOpts[0]
+			opts := m.unrouted.recordOpts[0]
 			b.ReportAllocs()
 			for b.Loop() {
 				m.rec.duration.Record(ctx, 0.001, opts...)
@@ -137,14 +137,14 @@ func BenchmarkCost(b *testing.B) {
 			m.route(r)
 		}
 	})
-	b.Run("part=resolve/servemux", func(b *testing.B) {
-		mux := http.NewServeMux()
-		mux.Handle("GET /api/infer/{id}", okHandler)
-		m := benchMeasurer(b, exemplar.TraceBasedFilter, WithServeMux(mux))
+	b.Run("part=resolve/pattern", func(b *testing.B) {
+		m := benchMeasurer(b, exemplar.TraceBasedFilter)
 		r := mustRequest("GET", "/api/infer/1")
+		r.Pattern = "GET /api/infer/{id}"
+		rt := m.route(r)
 		b.ReportAllocs()
 		for b.Loop() {
-			m.route(r)
+			m.routeAfter(r, rt)
 		}
 	})
 }

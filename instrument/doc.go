@@ -47,8 +47,7 @@
 //
 // runway.requests.in_flight is the autoscaling signal: requests that have
 // entered the middleware and not yet finished. runway.requests.in_flight_by_route
-// is reported only when routes are configured (WithRouteGroups or
-// WithServeMux). The Prometheus names are those the OpenTelemetry
+// is reported only with route groups (WithRouteGroups). The Prometheus names are those the OpenTelemetry
 // Prometheus exporter gives with its default translation.
 //
 // In-flight counts and request counts are kept in atomics and reported
@@ -65,10 +64,15 @@
 // No value taken from a request reaches an attribute unchecked:
 //   - http.request.method is one of GET, HEAD, POST, PUT, DELETE, CONNECT,
 //     OPTIONS, TRACE, PATCH, QUERY (exact case), else "_OTHER".
-//   - http.route is a route group name (WithRouteGroups) or a ServeMux
-//     pattern (WithServeMux), never a raw path. A request that matches
-//     none is recorded with http.route "_OTHER" and is still counted in
-//     runway.requests.in_flight. At most WithMaxRoutes routes are tracked.
+//   - http.route is, in this order, what the route function returns
+//     (WithRouteFunc), the route group the request matched
+//     (WithRouteGroups), or, without either, the pattern that net/http's
+//     ServeMux (or chi, or a framework's one-line middleware) set in
+//     r.Pattern, read after the handler returns, method and host dropped
+//     ("/items/{id}"); never a raw path. A request outside every route
+//     group is recorded with http.route "_OTHER"; a request with no route
+//     at all (no router, no pattern matched) without http.route. At most
+//     WithMaxRoutes routes are tracked; further ones are "_OTHER".
 //   - http.response.status_code is the status the handler wrote (100–999;
 //     anything else, from a non-standard ResponseWriter, is recorded as 0).
 //
@@ -115,7 +119,7 @@
 //
 // # Streams
 //
-// By default (WithStreams) long-lived streams are kept out of
+// By default (unless WithoutStreams) long-lived streams are kept out of
 // runway.requests.in_flight, runway.requests.in_flight_time and
 // runway.request.duration, and counted in runway.streams.in_flight. A
 // request becomes a stream, once and for good: from the start if its route

@@ -24,7 +24,7 @@ func (rec *recorder) newInflightTime(c *config, meter metric.Meter, observed []m
 		return nil, fmt.Errorf("instrument: creating %s: %w", contract.InFlightTimeName, err)
 	}
 	observed = append(observed, rec.inflightTime)
-	if rec.routes.withRoute {
+	if rec.routes.byRoute {
 		if rec.inflightTimeByRoute, err = meter.Float64ObservableCounter(contract.InFlightTimeByRouteName,
 			metric.WithUnit(contract.DurationUnit),
 			metric.WithDescription(contract.InFlightTimeByRouteDescription),

@@ -54,7 +54,7 @@ type recorder struct {
 	// recorded (requests still in flight finish unrecorded).
 	closed atomic.Bool
 
-	conv            contract.Conventions
+	conv            contract.Families
 	duration        metric.Float64Histogram             // nil without runway names
 	inflightObs     metric.Int64ObservableUpDownCounter // nil without runway names
 	inflightByRoute metric.Int64ObservableUpDownCounter // nil without routes
@@ -121,7 +121,7 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 			return nil, fmt.Errorf("instrument: creating %s: %w", contract.HTTPDurationName, err)
 		}
 	}
-	if routes.withRoute {
+	if routes.byRoute {
 		if rec.inflightByRoute, err = meter.Int64ObservableUpDownCounter(inFlightByRouteName,
 			metric.WithUnit(requestUnit),
 			metric.WithDescription("Requests in flight by route group."),
@@ -227,7 +227,7 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 			}
 			for _, c := range *p {
 				if c.opt == nil {
-					c.opt = countOpts(rt, t.withRoute, m, c.code)
+					c.opt = countOpts(rt, m, c.code)
 				}
 				o.ObserveInt64(rec.requests, c.n.Load(), c.opt...)
 			}
@@ -239,12 +239,12 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
-func countOpts(rt *route, withRoute bool, method, code int) []metric.ObserveOption {
+func countOpts(rt *route, method, code int) []metric.ObserveOption {
 	attrs := []attribute.KeyValue{
 		methodKey.String(methodName(method)),
 		statusCodeKey.Int(code),
 	}
-	if withRoute {
+	if rt.name != "" {
 		attrs = append(attrs, routeKey.String(rt.name))
 	}
 	return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}

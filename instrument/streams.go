@@ -20,9 +20,8 @@ import (
 //
 // A request becomes a stream at one of these moments, and never goes back:
 //
-//   - From the start, when its route (a route group name or a ServeMux
-//     route such as "/events/{id}") is one of WithStreamingRoutes. It never
-//     enters runway.requests.in_flight.
+//   - From the start, when its route group is one of WithStreamingRoutes.
+//     It never enters runway.requests.in_flight.
 //   - When the handler writes its final header (WriteHeader, or the first
 //     Write, WriteString, ReadFrom or Flush, which imply 200) with a
 //     Content-Type of text/event-stream set, or with status 101.

@@ -126,3 +126,20 @@ func TestUnwrapDoesNotBypassBody(t *testing.T) {
 		t.Error("http.Flusher of the recorder below not found")
 	}
 }
+
+// selfWriter unwraps to itself: the walk down the chain must stop.
+type selfWriter struct {
+	http.ResponseWriter
+	self *selfWriter
+}
+
+func (w *selfWriter) Unwrap() http.ResponseWriter { return w.self }
+
+func TestUnwrapLoopStops(t *testing.T) {
+	var loop selfWriter
+	loop.self = &loop
+	_, w := newResponseWriter(&loop)
+	if _, ok := w.(http.Hijacker); ok {
+		t.Error("a Hijacker was found in a chain that has none")
+	}
+}

@@ -31,7 +31,6 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	hijacked    bool
-	route       string      // reported by SetRoute, "" if none
 	st          streamState // streams.go
 
 	flusher      http.Flusher
