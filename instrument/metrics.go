@@ -13,28 +13,21 @@ import (
 
 // The metric contract, shared with package runwaygrpc.
 const (
-	inFlightName               = contract.InFlightName
-	inFlightByRouteName        = contract.InFlightByRouteName
-	requestsName               = contract.RequestsName
-	durationName               = contract.DurationName
-	streamsInFlightName        = contract.StreamsInFlightName
-	streamsInFlightDescription = contract.StreamsInFlightDescription
-	inFlightTimeName           = contract.InFlightTimeName
-	inFlightTimeByRouteName    = contract.InFlightTimeByRouteName
-	peakInFlightName           = contract.PeakInFlightName
-	streamUnit                 = contract.StreamUnit
-	requestUnit                = contract.RequestUnit
-	durationUnit               = contract.DurationUnit
-	inFlightDescription        = contract.InFlightDescription
-	requestsDescription        = contract.RequestsDescription
-	durationDescription        = contract.DurationDescription
+	inFlightName            = contract.InFlightName
+	inFlightByRouteName     = contract.InFlightByRouteName
+	requestsName            = contract.RequestsName
+	durationName            = contract.DurationName
+	streamsInFlightName     = contract.StreamsInFlightName
+	inFlightTimeName        = contract.InFlightTimeName
+	inFlightTimeByRouteName = contract.InFlightTimeByRouteName
+	peakInFlightName        = contract.PeakInFlightName
+	requestUnit             = contract.RequestUnit
+	durationUnit            = contract.DurationUnit
 
 	methodKey     = contract.MethodKey
 	statusCodeKey = contract.StatusCodeKey
 	routeKey      = contract.RouteKey
-	// overflowKey marks the series of runway.requests that counts the
-	// requests past runway's bound on series, as the SDK marks its own.
-	overflowKey = attribute.Key("otel.metric.overflow")
+	overflowKey   = contract.OverflowKey
 )
 
 // recorder owns the instruments of one middleware and the counters behind
@@ -81,24 +74,14 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 	var err error
 	var observed []metric.Observable
 	if c.conv.Runway {
-		if rec.duration, err = meter.Float64Histogram(durationName,
-			metric.WithUnit(durationUnit),
-			metric.WithDescription(durationDescription),
-			metric.WithExplicitBucketBoundaries(c.buckets...),
-		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", durationName, err)
+		if rec.duration, err = contract.NewDuration(meter, c.buckets); err != nil {
+			return nil, fmt.Errorf("instrument: %w", err)
 		}
-		if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(inFlightName,
-			metric.WithUnit(requestUnit),
-			metric.WithDescription(inFlightDescription),
-		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", inFlightName, err)
+		if rec.inflightObs, err = contract.NewInFlight(meter); err != nil {
+			return nil, fmt.Errorf("instrument: %w", err)
 		}
-		if rec.requests, err = meter.Int64ObservableCounter(requestsName,
-			metric.WithUnit(requestUnit),
-			metric.WithDescription(requestsDescription),
-		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", requestsName, err)
+		if rec.requests, err = contract.NewRequests(meter); err != nil {
+			return nil, fmt.Errorf("instrument: %w", err)
 		}
 		observed = append(observed, rec.inflightObs, rec.requests)
 	}

@@ -51,11 +51,8 @@ func newStreamClassifier(c *config, rec *recorder) (*streamClassifier, error) {
 	}
 	meter := contract.Meter(c.provider)
 	var err error
-	if s.obs, err = meter.Int64ObservableUpDownCounter(streamsInFlightName,
-		metric.WithUnit(streamUnit),
-		metric.WithDescription(streamsInFlightDescription),
-	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", streamsInFlightName, err)
+	if s.obs, err = contract.NewStreamsInFlight(meter); err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	if err := c.regs.Register(meter, "streams", func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(s.obs, s.inflight.Load())
