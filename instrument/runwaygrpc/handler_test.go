@@ -296,7 +296,7 @@ func TestGRPCStreams(t *testing.T) {
 		wantRequests, wantStreams int64
 	}{
 		{"kept out of the requests in flight", nil, 0, 1},
-		{"as requests", []Option{WithStreamsAsRequests(true)}, 1, 0},
+		{"as requests", []Option{WithoutStreams()}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManual(t)
@@ -329,8 +329,12 @@ func TestGRPCStreams(t *testing.T) {
 					t.Errorf("%s after the stream = %d, want 0", name, v)
 				}
 			}
-			sm, _ := findMetric(rm, streamsInFlightName)
-			if sm.Unit != "{stream}" || sm.Description != contract.StreamsInFlightDescription {
+			sm, ok := findMetric(rm, streamsInFlightName)
+			if tc.wantStreams == 0 {
+				if ok {
+					t.Errorf("%s created with WithoutStreams", streamsInFlightName)
+				}
+			} else if sm.Unit != "{stream}" || sm.Description != contract.StreamsInFlightDescription {
 				t.Errorf("%s unit %q description %q", streamsInFlightName, sm.Unit, sm.Description)
 			}
 		})
@@ -429,6 +433,10 @@ func TestGRPCInvalidOptions(t *testing.T) {
 		{"nil service", []Option{WithServices(&testpb.TestService_ServiceDesc, nil)}, "WithServices", "entry 1"},
 		{"zero max methods", []Option{WithMaxMethods(0)}, "WithMaxMethods", "0"},
 		{"unknown conventions", []Option{WithConventions("semconv")}, "WithConventions", `"semconv"`},
+		{"max methods with a fixed list", []Option{WithMethods("/a.B/C"), WithMaxMethods(10)}, "WithMaxMethods", "WithMethods"},
+		{"max methods with services", []Option{WithMaxMethods(10), WithServices(&testpb.TestService_ServiceDesc)}, "WithMaxMethods", "WithServices"},
+		{"buckets without a histogram", []Option{WithConventions(instrument.ConventionsOTelActive), WithDurationBuckets(1)}, "WithDurationBuckets", "otel-active"},
+		{"every bad option", []Option{WithMeterProvider(nil), WithMaxMethods(0), WithConventions("x")}, "WithMeterProvider", "WithConventions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := NewServerHandler(tc.opts...)
@@ -712,7 +720,7 @@ func TestServerHandlerCloseStopsRecording(t *testing.T) {
 		if dp, ok := histPoint(rm, durationName, rpcSystemKey.String("grpc"), rpcMethodKey.String(unaryMethod)); ok {
 			runwayCount = dp.Count
 		}
-		if mm, ok := findMetric(rm, contract.RPCDurationName); ok {
+		if mm, ok := findMetric(rm, rpcDurationName); ok {
 			for _, dp := range mm.Data.(metricdata.Histogram[float64]).DataPoints {
 				otelCount += dp.Count
 			}
@@ -736,5 +744,33 @@ func TestServerHandlerCloseStopsRecording(t *testing.T) {
 	}
 	if r, o := counts(); r != 2 || o != 2 {
 		t.Errorf("after Close: duration counts %d (runway), %d (otel), want them to stay at 2: a closed handler records nothing", r, o)
+	}
+}
+
+// TestGRPCWithoutInFlightTime: the gRPC handler has the HTTP middleware's
+// opt-out of runway.requests.in_flight_time.
+func TestGRPCWithoutInFlightTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want bool
+	}{
+		{"default", nil, true},
+		{"off", []Option{WithoutInFlightTime()}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManual(t)
+			f := startGRPC(t, m.provider, tc.opts)
+			if _, err := f.client.UnaryCall(t.Context(), &testpb.SimpleRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			rm := m.collect(t)
+			if _, ok := findMetric(rm, inFlightTimeName); ok != tc.want {
+				t.Errorf("%s reported: %v, want %v", inFlightTimeName, ok, tc.want)
+			}
+			if v, _ := sumValue(rm, requestsName, rpcAttrs(unaryMethod, "OK")...); v != 1 {
+				t.Errorf("runway.requests = %d, want 1", v)
+			}
+		})
 	}
 }
