@@ -154,8 +154,8 @@ type ServerHandler struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	duration     metric.Float64Histogram // nil without runway names
-	otelDuration metric.Float64Histogram // rpc.server.call.duration, or nil
+	duration     metric.Float64Histogram         // nil without runway names
+	otelDuration metric.Float64Histogram         // rpc.server.call.duration, or nil
 	inflightTime metric.Float64ObservableCounter // nil with WithoutInFlightTime
 	inflightObs  metric.Int64ObservableUpDownCounter
 	streamsObs   metric.Int64ObservableUpDownCounter // nil with WithoutStreams
