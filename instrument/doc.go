@@ -14,10 +14,11 @@
 //	runway.request.duration             Float64Histogram, explicit        s          http.request.method, http.route (with routes)        runway_request_duration_seconds
 //	                                    buckets in seconds
 //
-// These are the names of WithConventions("runway"), the default. With
-// WithConventions("otel") the OpenTelemetry HTTP semantic conventions name
-// the core metrics instead ("both" records both sets; "otel-active" only
-// the first, for a handler otelhttp already measures):
+// These are the names of ConventionsRunway, the default. With
+// WithConventions(ConventionsOTel) the OpenTelemetry HTTP semantic
+// conventions name the core metrics instead (ConventionsBoth records both
+// sets; ConventionsOTelActive only the first, for a handler otelhttp
+// already measures):
 //
 //	http.server.active_requests         Int64ObservableUpDownCounter      {request}  http.request.method, url.scheme                      http_server_active_requests
 //	http.server.request.duration        Float64Histogram, explicit        s          http.request.method, url.scheme,                     http_server_request_duration_seconds

@@ -81,16 +81,16 @@ func grpcCodeIndex(c codes.Code) int {
 //     reports one total.
 //   - runway.requests.in_flight_time: the request-seconds of the same
 //     RPCs (the time-weighted count; no by-route variant, since RPCs have
-//     no http.route).
+//     no http.route), unless WithoutInFlightTime.
 //   - runway.streams.in_flight: streaming RPCs, unless
-//     WithStreamsAsRequests.
+//     WithoutStreams.
 //   - runway.requests: finished RPCs (unary and streaming), with
 //     rpc.system.name "grpc", rpc.method and rpc.response.status_code.
 //   - runway.request.duration: the time gRPC measured from handing the RPC
 //     to the handler chain to its end, with rpc.system.name and rpc.method.
 //
-// These are the names of WithConventions("runway"), the default; with
-// "otel", rpc.server.call.duration (the OpenTelemetry RPC semantic
+// These are the names of instrument.ConventionsRunway, the default; with
+// instrument.ConventionsOTel, rpc.server.call.duration (the OpenTelemetry RPC semantic
 // conventions) replaces runway.requests and runway.request.duration, and
 // the in-flight instruments keep their runway names (the conventions have
 // no in-flight metric for RPCs).
