@@ -202,7 +202,7 @@ func hostileFlood(t *testing.T, opts []Option, withMux bool, routes []string, to
 	var reached atomic.Int64
 	// The application answers 200 or 404; those two statuses and the 500
 	// of none are all it can produce. Behind a ServeMux, the mux adds its
-	// own 404 and the 301 of its path cleaning.
+	// own 404 and the redirects of its path cleaning.
 	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.Path)%2 == 0 {
 			w.WriteHeader(http.StatusNotFound)
@@ -214,7 +214,7 @@ func hostileFlood(t *testing.T, opts []Option, withMux bool, routes []string, to
 		mux.Handle("/items/{id}", inner)
 		mux.Handle("/api/", inner)
 		inner = mux
-		statusesAllowed = append(statusesAllowed, "301")
+		statusesAllowed = append(statusesAllowed, "301", "307")
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
