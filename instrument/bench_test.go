@@ -45,8 +45,9 @@ func benchHandlers(b *testing.B) map[string]http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/infer/{id}", okHandler)
 	return map[string]http.Handler{
-		"bare":   okHandler,
-		"runway": mustHandler(b, okHandler, WithMeterProvider(m.provider)),
+		"bare":          okHandler,
+		"bare_servemux": mux,
+		"runway":        mustHandler(b, okHandler, WithMeterProvider(m.provider)),
 		"runway_groups": mustHandler(b, okHandler, WithMeterProvider(m.provider),
 			WithRouteGroups(RouteGroup{`^/api/embed`, "embedding"}, RouteGroup{`^/api/infer`, "inference"})),
 		"runway_servemux": mustHandler(b, mux, WithMeterProvider(m.provider)),
@@ -56,7 +57,7 @@ func benchHandlers(b *testing.B) map[string]http.Handler {
 	}
 }
 
-var benchOrder = []string{"bare", "runway", "runway_groups", "runway_servemux", "otel", "otel_servemux", "both"}
+var benchOrder = []string{"bare", "runway", "runway_groups", "bare_servemux", "runway_servemux", "otel", "otel_servemux", "both"}
 
 func BenchmarkMiddleware(b *testing.B) {
 	hs := benchHandlers(b)

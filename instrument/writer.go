@@ -55,10 +55,16 @@ var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 // maxUnwrap bounds the walk down a chain of ResponseWriter wrappers.
 const maxUnwrap = 16
 
-// unwrapTo returns the first writer of the chain that starts at w and
-// goes on through Unwrap() http.ResponseWriter methods that implements T,
-// as http.ResponseController looks for Flush and Hijack.
-func unwrapTo[T any](w http.ResponseWriter) (T, bool) {
+// unwrapTo returns the first writer below u (a writer with an Unwrap()
+// http.ResponseWriter method, if unwraps) that implements T, following
+// Unwrap methods down the chain as http.ResponseController looks for
+// Flush and Hijack.
+func unwrapTo[T any](u interface{ Unwrap() http.ResponseWriter }, unwraps bool) (T, bool) {
+	var zero T
+	if !unwraps {
+		return zero, false
+	}
+	w := u.Unwrap()
 	for range maxUnwrap {
 		if v, ok := any(w).(T); ok {
 			return v, true
@@ -69,7 +75,6 @@ func unwrapTo[T any](w http.ResponseWriter) (T, bool) {
 		}
 		w = u.Unwrap()
 	}
-	var zero T
 	return zero, false
 }
 
@@ -87,17 +92,18 @@ func newResponseWriter(w http.ResponseWriter) (*responseWriter, http.ResponseWri
 	rw := writerPool.Get().(*responseWriter)
 	rw.w = w
 	kind := 0
+	u, unwraps := w.(interface{ Unwrap() http.ResponseWriter })
 	if f, ok := w.(http.Flusher); ok {
 		rw.flusher = f
 		kind |= hasFlusher
-	} else if f, ok := unwrapTo[http.Flusher](w); ok {
+	} else if f, ok := unwrapTo[http.Flusher](u, unwraps); ok {
 		rw.flusher = f
 		kind |= hasFlusher
 	}
 	if h, ok := w.(http.Hijacker); ok {
 		rw.hijacker = h
 		kind |= hasHijacker
-	} else if h, ok := unwrapTo[http.Hijacker](w); ok {
+	} else if h, ok := unwrapTo[http.Hijacker](u, unwraps); ok {
 		rw.hijacker = h
 		kind |= hasHijacker
 	}
