@@ -172,7 +172,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if returned {
 			status = rw.finalStatus()
 		}
-		recRoute, routePanic := m.routeAfter(r, rt)
+		recRoute, routePanic := rt, any(nil)
+		if m.routeFunc != nil || (m.groups == nil && r.Pattern != "") {
+			recRoute, routePanic = m.routeAfter(r, rt)
+		}
 		if rw.st.stream {
 			m.streams.end(recRoute, method, status)
 		} else {
