@@ -23,6 +23,6 @@ func (c *config) envConventions(env environ) error {
 	default:
 		return envError(envConventions, v, "want runway, otel, both or otel-active")
 	}
-	c.instrumentOpts = append([]instrument.Option{instrument.WithConventions(v)}, c.instrumentOpts...)
+	c.instrumentOpts = append([]instrument.Option{instrument.WithConventions(instrument.Conventions(v))}, c.instrumentOpts...)
 	return nil
 }

@@ -32,8 +32,7 @@ func conventionsServer(t *testing.T, mode string) (url string, release func()) {
 	mux.HandleFunc("GET /hold/{id}", func(w http.ResponseWriter, r *http.Request) { <-gate })
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	h, shutdown, err := Setup(context.Background(), mux,
-		setEnv(t, map[string]string{"RUNWAY_METRICS_CONVENTIONS": mode}),
-		WithInstrumentOptions(instrument.WithServeMux(mux)))
+		setEnv(t, map[string]string{"RUNWAY_METRICS_CONVENTIONS": mode}))
 	if err != nil {
 		t.Fatal(err)
 	}

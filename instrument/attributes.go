@@ -54,13 +54,10 @@ func methodIndex(m string) int {
 	return methodOther
 }
 
-// normalizeMethod returns the value recorded as http.request.method for m:
-// m itself when it is a known method (GET, HEAD, POST, PUT, DELETE,
-// CONNECT, OPTIONS, TRACE, PATCH, QUERY; exact case), else "_OTHER".
-func normalizeMethod(m string) string {
-	return methodName(methodIndex(m))
-}
-
+// methodName returns the value recorded as http.request.method for the
+// method index i: the method itself when it is a known method (GET, HEAD,
+// POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH, QUERY; exact case),
+// else "_OTHER".
 func methodName(i int) string {
 	if i == methodOther {
 		return otherValue

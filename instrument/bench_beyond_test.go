@@ -21,7 +21,8 @@ func BenchmarkFeatures(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer lim.Close()
-	base := []Option{WithMeterProvider(m.provider), WithInFlightTime(false), WithStreams(false)}
+	mp := WithMeterProvider(m.provider)
+	base := []Option{mp, WithoutInFlightTime(), WithoutStreams()}
 	with := func(opts ...Option) []Option { return append(append([]Option(nil), base...), opts...) }
 	cases := []struct {
 		name string
@@ -30,10 +31,10 @@ func BenchmarkFeatures(b *testing.B) {
 	}{
 		{"all_off", okHandler, base},
 		{"default", okHandler, []Option{WithMeterProvider(m.provider)}},
-		{"in_flight_time", okHandler, with(WithInFlightTime(true))},
-		{"in_flight_time_groups", okHandler, with(WithInFlightTime(true), WithRouteGroups(RouteGroup{`^/api/infer`, "inference"}))},
-		{"streams", okHandler, with(WithStreams(true))},
-		{"streams_sse", sse, with(WithStreams(true))},
+		{"in_flight_time", okHandler, []Option{mp, WithoutStreams()}},
+		{"in_flight_time_groups", okHandler, []Option{mp, WithoutStreams(), WithRouteGroups(RouteGroup{`^/api/infer`, "inference"})}},
+		{"streams", okHandler, []Option{mp, WithoutInFlightTime()}},
+		{"streams_sse", sse, []Option{mp, WithoutInFlightTime()}},
 		{"peak", okHandler, with(WithPeakInFlight(time.Minute))},
 		// The limiter of package limit behind the middleware, as the
 		// option it replaces was.

@@ -14,10 +14,11 @@
 //	runway.request.duration             Float64Histogram, explicit        s          http.request.method, http.route (with routes)        runway_request_duration_seconds
 //	                                    buckets in seconds
 //
-// These are the names of WithConventions("runway"), the default. With
-// WithConventions("otel") the OpenTelemetry HTTP semantic conventions name
-// the core metrics instead ("both" records both sets; "otel-active" only
-// the first, for a handler otelhttp already measures):
+// These are the names of ConventionsRunway, the default. With
+// WithConventions(ConventionsOTel) the OpenTelemetry HTTP semantic
+// conventions name the core metrics instead (ConventionsBoth records both
+// sets; ConventionsOTelActive only the first, for a handler otelhttp
+// already measures):
 //
 //	http.server.active_requests         Int64ObservableUpDownCounter      {request}  http.request.method, url.scheme                      http_server_active_requests
 //	http.server.request.duration        Float64Histogram, explicit        s          http.request.method, url.scheme,                     http_server_request_duration_seconds
@@ -47,8 +48,7 @@
 //
 // runway.requests.in_flight is the autoscaling signal: requests that have
 // entered the middleware and not yet finished. runway.requests.in_flight_by_route
-// is reported only when routes are configured (WithRouteGroups or
-// WithServeMux). The Prometheus names are those the OpenTelemetry
+// is reported only with route groups (WithRouteGroups). The Prometheus names are those the OpenTelemetry
 // Prometheus exporter gives with its default translation.
 //
 // In-flight counts and request counts are kept in atomics and reported
@@ -65,10 +65,15 @@
 // No value taken from a request reaches an attribute unchecked:
 //   - http.request.method is one of GET, HEAD, POST, PUT, DELETE, CONNECT,
 //     OPTIONS, TRACE, PATCH, QUERY (exact case), else "_OTHER".
-//   - http.route is a route group name (WithRouteGroups) or a ServeMux
-//     pattern (WithServeMux), never a raw path. A request that matches
-//     none is recorded with http.route "_OTHER" and is still counted in
-//     runway.requests.in_flight. At most WithMaxRoutes routes are tracked.
+//   - http.route is, in this order, what the route function returns
+//     (WithRouteFunc), the route group the request matched
+//     (WithRouteGroups), or, without either, the pattern that net/http's
+//     ServeMux (or chi, or a framework's one-line middleware) set in
+//     r.Pattern, read after the handler returns, method and host dropped
+//     ("/items/{id}"); never a raw path. A request outside every route
+//     group is recorded with http.route "_OTHER"; a request with no route
+//     at all (no router, no pattern matched) without http.route. At most
+//     WithMaxRoutes routes are tracked; further ones are "_OTHER".
 //   - http.response.status_code is the status the handler wrote (100–999;
 //     anything else, from a non-standard ResponseWriter, is recorded as 0).
 //
@@ -115,7 +120,7 @@
 //
 // # Streams
 //
-// By default (WithStreams) long-lived streams are kept out of
+// By default (unless WithoutStreams) long-lived streams are kept out of
 // runway.requests.in_flight, runway.requests.in_flight_time and
 // runway.request.duration, and counted in runway.streams.in_flight. A
 // request becomes a stream, once and for good: from the start if its route
@@ -140,9 +145,13 @@
 // # Lifecycle
 //
 // A Middleware registers callbacks on its MeterProvider; Close unregisters
-// them, after which its tables can be garbage collected. A Listener does
-// the same on Close. Building and closing middlewares repeatedly (one per
-// test, say) leaves nothing behind.
+// them and stops all recording, synchronous instruments included: requests
+// still running through its handlers finish unrecorded, later ones pass
+// through unmeasured. Its tables can then be garbage collected. A Listener
+// does the same on Close. Building and closing middlewares repeatedly (one
+// per test, say) leaves nothing behind. Closing one of several middlewares
+// on a provider takes its share out of the summed counters, which
+// Prometheus reads as a counter reset (see Middleware.Close).
 //
 // # Time-weighted count
 //

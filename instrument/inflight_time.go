@@ -17,14 +17,11 @@ func (rec *recorder) newInflightTime(c *config, meter metric.Meter, observed []m
 		return observed, nil
 	}
 	var err error
-	if rec.inflightTime, err = meter.Float64ObservableCounter(contract.InFlightTimeName,
-		metric.WithUnit(contract.DurationUnit),
-		metric.WithDescription(contract.InFlightTimeDescription),
-	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", contract.InFlightTimeName, err)
+	if rec.inflightTime, err = contract.NewInFlightTime(meter); err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	observed = append(observed, rec.inflightTime)
-	if rec.routes.withRoute {
+	if rec.routes.byRoute {
 		if rec.inflightTimeByRoute, err = meter.Float64ObservableCounter(contract.InFlightTimeByRouteName,
 			metric.WithUnit(contract.DurationUnit),
 			metric.WithDescription(contract.InFlightTimeByRouteDescription),
@@ -50,27 +47,21 @@ func (rec *recorder) timeEnd(rt *route, start time.Time, elapsed time.Duration) 
 	rt.tw.End(timeweighted.Ticks(start.Sub(rec.epoch) + elapsed))
 }
 
-// observeInflightTime reports the time-weighted counters. It runs with
-// collectMu held. Every word is loaded before the clock is read (see
-// advance); the total is the sum of the routes' totals, each of which
-// never decreases, so it never decreases either.
+// observeInflightTime reports the time-weighted counters, with collectMu
+// held. The total is the sum of the routes' totals, each of which never
+// decreases, so it never decreases either.
 func (rec *recorder) observeInflightTime(o metric.Observer, routes []*route) {
 	if rec.inflightTime == nil {
 		return
 	}
-	words := rec.twWords[:0]
-	for _, rt := range routes {
-		words = append(words, rt.tw.Load())
-	}
-	rec.twWords = words
-	now := timeweighted.Ticks(time.Since(rec.epoch))
-	var total uint64
-	for i, rt := range routes {
-		v := rt.tw.Advance(timeweighted.Value(words[i], now))
-		total += v
-		if rec.inflightTimeByRoute != nil && rt.preDispatch.Load() {
-			o.ObserveFloat64(rec.inflightTimeByRoute, float64(v)*timeweighted.TickSeconds, rt.inflightOpt...)
-		}
-	}
-	o.ObserveFloat64(rec.inflightTime, float64(total)*timeweighted.TickSeconds)
+	rec.twWords = timeweighted.Collect(rec.epoch, len(routes),
+		func(i int) *timeweighted.Counter { return &routes[i].tw }, rec.twWords,
+		func(i int, secs float64) {
+			switch {
+			case i < 0:
+				o.ObserveFloat64(rec.inflightTime, secs)
+			case rec.inflightTimeByRoute != nil && routes[i].preDispatch.Load():
+				o.ObserveFloat64(rec.inflightTimeByRoute, secs, routes[i].inflightOpt...)
+			}
+		})
 }

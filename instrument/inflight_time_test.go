@@ -259,7 +259,7 @@ func TestInflightTimeScrape(t *testing.T) {
 	}{
 		{"default", nil, true, false},
 		{"with routes", []Option{WithRouteGroups(RouteGroup{`^/a`, "a"})}, true, true},
-		{"off", []Option{WithInFlightTime(false), WithRouteGroups(RouteGroup{`^/a`, "a"})}, false, false},
+		{"off", []Option{WithoutInFlightTime(), WithRouteGroups(RouteGroup{`^/a`, "a"})}, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

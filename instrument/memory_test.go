@@ -53,7 +53,7 @@ func floodRequests(routes int) (*http.ServeMux, []*http.Request) {
 }
 
 // BenchmarkSeriesMemory measures the memory of runway's own state: each
-// op builds a middleware (WithServeMux, every default feature on) and
+// op builds a middleware (wrapping a ServeMux, every default feature on) and
 // sends it one request of every combination. With provider=noop nothing
 // but runway's tables is kept; with provider=sdk the SDK's aggregation
 // after one collection is included. shape=series (1,980 series, under the
@@ -79,7 +79,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 						m = newManual(b)
 						mp = m.provider
 					}
-					mw, err := NewMiddleware(WithMeterProvider(mp), WithServeMux(mux))
+					mw, err := NewMiddleware(WithMeterProvider(mp))
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -114,7 +114,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 func TestSeriesBound(t *testing.T) {
 	m := newManual(t)
 	mux, reqs := floodRequests(floodRoutes)
-	h := mustHandler(t, mux, WithMeterProvider(m.provider), WithServeMux(mux))
+	h := mustHandler(t, mux, WithMeterProvider(m.provider))
 	w := newBenchWriter()
 	for _, r := range reqs {
 		h.ServeHTTP(w, r)

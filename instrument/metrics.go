@@ -13,28 +13,21 @@ import (
 
 // The metric contract, shared with package runwaygrpc.
 const (
-	inFlightName               = contract.InFlightName
-	inFlightByRouteName        = contract.InFlightByRouteName
-	requestsName               = contract.RequestsName
-	durationName               = contract.DurationName
-	streamsInFlightName        = contract.StreamsInFlightName
-	streamsInFlightDescription = contract.StreamsInFlightDescription
-	inFlightTimeName           = contract.InFlightTimeName
-	inFlightTimeByRouteName    = contract.InFlightTimeByRouteName
-	peakInFlightName           = contract.PeakInFlightName
-	streamUnit                 = contract.StreamUnit
-	requestUnit                = contract.RequestUnit
-	durationUnit               = contract.DurationUnit
-	inFlightDescription        = contract.InFlightDescription
-	requestsDescription        = contract.RequestsDescription
-	durationDescription        = contract.DurationDescription
+	inFlightName            = contract.InFlightName
+	inFlightByRouteName     = contract.InFlightByRouteName
+	requestsName            = contract.RequestsName
+	durationName            = contract.DurationName
+	streamsInFlightName     = contract.StreamsInFlightName
+	inFlightTimeName        = contract.InFlightTimeName
+	inFlightTimeByRouteName = contract.InFlightTimeByRouteName
+	peakInFlightName        = contract.PeakInFlightName
+	requestUnit             = contract.RequestUnit
+	durationUnit            = contract.DurationUnit
 
 	methodKey     = contract.MethodKey
 	statusCodeKey = contract.StatusCodeKey
 	routeKey      = contract.RouteKey
-	// overflowKey marks the series of runway.requests that counts the
-	// requests past runway's bound on series, as the SDK marks its own.
-	overflowKey = attribute.Key("otel.metric.overflow")
+	overflowKey   = contract.OverflowKey
 )
 
 // recorder owns the instruments of one middleware and the counters behind
@@ -50,7 +43,11 @@ type recorder struct {
 	inflight atomic.Int64
 	_        cacheLinePad
 
-	conv            contract.Conventions
+	// closed is set by Middleware.Close: from then on nothing is
+	// recorded (requests still in flight finish unrecorded).
+	closed atomic.Bool
+
+	conv            contract.Families
 	duration        metric.Float64Histogram             // nil without runway names
 	inflightObs     metric.Int64ObservableUpDownCounter // nil without runway names
 	inflightByRoute metric.Int64ObservableUpDownCounter // nil without routes
@@ -77,24 +74,14 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 	var err error
 	var observed []metric.Observable
 	if c.conv.Runway {
-		if rec.duration, err = meter.Float64Histogram(durationName,
-			metric.WithUnit(durationUnit),
-			metric.WithDescription(durationDescription),
-			metric.WithExplicitBucketBoundaries(c.buckets...),
-		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", durationName, err)
+		if rec.duration, err = contract.NewDuration(meter, c.buckets); err != nil {
+			return nil, fmt.Errorf("instrument: %w", err)
 		}
-		if rec.inflightObs, err = meter.Int64ObservableUpDownCounter(inFlightName,
-			metric.WithUnit(requestUnit),
-			metric.WithDescription(inFlightDescription),
-		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", inFlightName, err)
+		if rec.inflightObs, err = contract.NewInFlight(meter); err != nil {
+			return nil, fmt.Errorf("instrument: %w", err)
 		}
-		if rec.requests, err = meter.Int64ObservableCounter(requestsName,
-			metric.WithUnit(requestUnit),
-			metric.WithDescription(requestsDescription),
-		); err != nil {
-			return nil, fmt.Errorf("instrument: creating %s: %w", requestsName, err)
+		if rec.requests, err = contract.NewRequests(meter); err != nil {
+			return nil, fmt.Errorf("instrument: %w", err)
 		}
 		observed = append(observed, rec.inflightObs, rec.requests)
 	}
@@ -117,7 +104,7 @@ func newRecorder(c *config, routes *routeTable) (*recorder, error) {
 			return nil, fmt.Errorf("instrument: creating %s: %w", contract.HTTPDurationName, err)
 		}
 	}
-	if routes.withRoute {
+	if routes.byRoute {
 		if rec.inflightByRoute, err = meter.Int64ObservableUpDownCounter(inFlightByRouteName,
 			metric.WithUnit(requestUnit),
 			metric.WithDescription("Requests in flight by route group."),
@@ -161,6 +148,10 @@ func (rec *recorder) start(rt *route, act int) {
 // started) under the route rec (usually rt), and marks it no longer in
 // flight. protocol is the request's protocolIndex.
 func (rec *recorder) end(ctx context.Context, rt, recRoute *route, method, protocol, status int, elapsed time.Duration) {
+	if rec.closed.Load() {
+		rec.leave(rt, activeIndex(method, protocol))
+		return
+	}
 	secs := elapsed.Seconds()
 	if rec.duration != nil {
 		rec.duration.Record(ctx, secs, recRoute.recordOpts[method]...)
@@ -219,7 +210,7 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 			}
 			for _, c := range *p {
 				if c.opt == nil {
-					c.opt = countOpts(rt, t.withRoute, m, c.code)
+					c.opt = countOpts(rt, m, c.code)
 				}
 				o.ObserveInt64(rec.requests, c.n.Load(), c.opt...)
 			}
@@ -231,12 +222,12 @@ func (rec *recorder) observe(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
-func countOpts(rt *route, withRoute bool, method, code int) []metric.ObserveOption {
+func countOpts(rt *route, method, code int) []metric.ObserveOption {
 	attrs := []attribute.KeyValue{
 		methodKey.String(methodName(method)),
 		statusCodeKey.Int(code),
 	}
-	if withRoute {
+	if rt.name != "" {
 		attrs = append(attrs, routeKey.String(rt.name))
 	}
 	return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}

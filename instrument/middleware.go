@@ -40,14 +40,27 @@ func (mw *Middleware) Wrap(next http.Handler) http.Handler {
 	return &handler{m: mw.m, next: next}
 }
 
-// Close unregisters the middleware's callbacks from its MeterProvider:
-// what it counted is no longer reported, and its tables can be garbage
-// collected once no handler it wrapped is referenced. Requests still
-// passing through its handlers are served but no longer reported. Close
-// is idempotent; it returns the first error of the MeterProvider.
+// Close ends the middleware's reporting: it unregisters its callbacks from
+// its MeterProvider, so what it counted is no longer reported, and from
+// then on its handlers record nothing, synchronous instruments included.
+// Requests that reach its handlers after Close are served unmeasured;
+// requests still running through them at Close are served to the end and
+// recorded nowhere (neither in runway.request.duration nor in
+// http.server.request.duration). Its tables can be garbage collected once
+// no handler it wrapped is referenced. Close is idempotent; it returns the
+// first error of the MeterProvider.
+//
+// Several middlewares on one MeterProvider report sums: when one of them
+// closes, its share leaves the sums of runway.requests and
+// runway.requests.in_flight_time, and a cumulative counter that decreases
+// is read by Prometheus as a counter reset (rate and increase treat the
+// new, lower value as a restart from zero, which shows as a spike for one
+// scrape interval). Close a middleware with the MeterProvider (at
+// shutdown), or keep it for as long as the provider serves metrics.
 func (mw *Middleware) Close() error {
 	m := mw.m
 	m.closeOnce.Do(func() {
+		m.rec.closed.Store(true)
 		m.closeErr = m.regs.Unregister()
 		if m.rec.peak != nil {
 			if err := m.rec.peak.release(); err != nil && m.closeErr == nil {
@@ -61,16 +74,15 @@ func (mw *Middleware) Close() error {
 // measurer is what the handlers of one middleware share.
 type measurer struct {
 	rec      *recorder
-	resolver routeResolver // nil without routes
-	other    *route        // the route when routes are off
+	groups   *groupResolver // nil without route groups
+	unrouted *route         // the route before dispatch without groups
 	excluded map[string]struct{}
 	maxExcl  int // length of the longest excluded path
 
-	// afterDispatch is set when routes may be named after the handler
-	// returns (WithRouteFunc, SetRoute); routeFunc may be nil.
-	afterDispatch bool
-	routeFunc     func(*http.Request) string
-	streams       *streamClassifier // nil with WithStreams(false)
+	// routeFunc names routes after dispatch (WithRouteFunc); without it
+	// and without groups, the request's Pattern does.
+	routeFunc func(*http.Request) string
+	streams   *streamClassifier // nil with WithoutStreams
 
 	regs      *contract.Registrations
 	closeOnce sync.Once
@@ -87,19 +99,15 @@ func newMeasurer(opts []Option) (_ *measurer, err error) {
 			_ = c.regs.Unregister() // what was registered before the error
 		}
 	}()
-	withRoute := len(c.groups) > 0 || c.mux != nil || c.routeFunc != nil || c.setRoute
-	routes := newRouteTable(withRoute, c.maxRoutes)
-	m := &measurer{other: routes.other, excluded: make(map[string]struct{}, len(c.excluded)), regs: c.regs}
-	m.afterDispatch, m.routeFunc = withRoute, c.routeFunc
+	routes := newRouteTable(len(c.groups) > 0, c.maxRoutes)
+	m := &measurer{unrouted: routes.unrouted, excluded: make(map[string]struct{}, len(c.excluded)), regs: c.regs}
+	m.routeFunc = c.routeFunc
 	for _, p := range c.excluded {
 		m.excluded[p] = struct{}{}
 		m.maxExcl = max(m.maxExcl, len(p))
 	}
-	switch {
-	case len(c.groups) > 0:
-		m.resolver = newGroupResolver(routes, c.groups)
-	case c.mux != nil:
-		m.resolver = newMuxResolver(routes, c.mux)
+	if len(c.groups) > 0 {
+		m.groups = newGroupResolver(routes, c.groups)
 	}
 	if m.rec, err = newRecorder(c, routes); err != nil {
 		return nil, err
@@ -124,11 +132,13 @@ func (m *measurer) isExcluded(path string) bool {
 	return ok
 }
 
+// route returns the route of a request known before dispatch: its route
+// group, else the unrouted route.
 func (m *measurer) route(r *http.Request) *route {
-	if m.resolver == nil {
-		return m.other
+	if m.groups == nil {
+		return m.unrouted
 	}
-	return m.resolver.resolve(r)
+	return m.groups.resolve(r)
 }
 
 type handler struct {
@@ -142,7 +152,7 @@ type handler struct {
 // with http.ErrAbortHandler, hijack the connection, or stream.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.m
-	if m.isExcluded(r.URL.Path) {
+	if m.isExcluded(r.URL.Path) || m.rec.closed.Load() {
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -162,10 +172,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if returned {
 			status = rw.finalStatus()
 		}
-		recRoute := rt
-		var routePanic any
-		if m.afterDispatch {
-			recRoute, routePanic = m.routeAfter(r, rw, rt)
+		recRoute, routePanic := rt, any(nil)
+		if m.routeFunc != nil || (m.groups == nil && r.Pattern != "") {
+			recRoute, routePanic = m.routeAfter(r, rt)
 		}
 		if rw.st.stream {
 			m.streams.end(recRoute, method, status)
@@ -185,22 +194,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	returned = true
 }
 
-// monoEpoch is the reference point of monoNow.
-var monoEpoch = time.Now()
-
-// monoNow reads the monotonic clock only, as the time elapsed since
-// monoEpoch: durations are differences of two monoNow readings. time.Now
-// would read the wall clock as well, a third clock reading per request.
-func monoNow() time.Duration { return time.Since(monoEpoch) }
-
 // routeAfter returns the route a finished request is recorded under: the
-// one reported by SetRoute, else the one of the route function, else rt,
-// found before dispatch. A panic of the route function is returned, to be
-// raised again once the request is recorded.
-func (m *measurer) routeAfter(r *http.Request, rw *responseWriter, rt *route) (_ *route, panicked any) {
-	name := rw.route
-	if name == "" && m.routeFunc != nil {
+// one of the route function if there is one, else, without route groups,
+// the pattern that net/http's ServeMux (or another router) set in
+// r.Pattern; if that gives no route, rt, found before dispatch. A panic of
+// the route function is returned, to be raised again once the request is
+// recorded.
+func (m *measurer) routeAfter(r *http.Request, rt *route) (_ *route, panicked any) {
+	var name string
+	switch {
+	case m.routeFunc != nil:
 		name, panicked = callRouteFunc(m.routeFunc, r)
+	case m.groups == nil:
+		name = patternRoute(r.Pattern)
 	}
 	if name == "" {
 		return rt, panicked

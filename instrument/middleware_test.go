@@ -189,8 +189,8 @@ func TestMethodNormalisation(t *testing.T) {
 		{"GET ", otherValue}, {"\x00", otherValue},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
-			if got := normalizeMethod(tc.in); got != tc.want {
-				t.Errorf("normalizeMethod(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := methodName(methodIndex(tc.in)); got != tc.want {
+				t.Errorf("methodName(methodIndex(%q)) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -26,7 +27,10 @@ var defaultDurationBuckets = contract.DurationBuckets()
 const defaultMaxRoutes = contract.DefaultMaxSeries
 
 // Option configures the middleware. Options are applied in order; a later
-// option of the same kind replaces an earlier one.
+// option of the same kind replaces an earlier one; a nil Option is
+// ignored. NewMiddleware reports every invalid option, not only the
+// first: its error joins one error per bad option (errors.Join), each
+// naming its option and wrapping ErrInvalidOption.
 type Option interface {
 	apply(*config) error
 }
@@ -43,48 +47,77 @@ type config struct {
 	// built, released by Middleware.Close.
 	regs      *contract.Registrations
 	groups    []RouteGroup
-	mux       *http.ServeMux
 	routeFunc func(*http.Request) string
-	setRoute  bool
 	excluded  []string
 	maxRoutes int
-	// noInflightTime turns runway.requests.in_flight_time off (WithInFlightTime).
+	// noInflightTime turns runway.requests.in_flight_time off (WithoutInFlightTime).
 	noInflightTime bool
-	// noStreams turns stream classification off (WithStreams).
+	// noStreams turns stream classification off (WithoutStreams).
 	noStreams    bool
 	streamRoutes []string
 	// peak enables runway.requests.in_flight.peak (WithPeakInFlight).
 	peak       bool
 	peakWindow time.Duration
 	// conv is the set of instruments chosen by WithConventions.
-	conv contract.Conventions
+	conv contract.Families
+	// bucketsSet records that WithDurationBuckets was given.
+	bucketsSet bool
 }
 
-// newConfig resolves the defaults and applies opts. It returns the first
-// error an option reports.
+// newConfig resolves the defaults and applies opts. It reports every
+// invalid option, joined, and then the options that contradict each other.
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
 		excluded:  defaultExcludedPaths,
 		maxRoutes: defaultMaxRoutes,
 		regs:      new(contract.Registrations),
-		conv:      contract.Conventions{Runway: true},
+		conv:      contract.Families{Runway: true},
 	}
 	c.buckets = defaultDurationBuckets
+	var errs []error
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
 		if err := o.apply(c); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
+	}
+	errs = append(errs, c.contradictions()...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if c.provider == nil {
 		c.provider = otel.GetMeterProvider()
 	}
-	if c.mux != nil && len(c.groups) > 0 {
-		return nil, optionError("WithServeMux", "cannot be combined with WithRouteGroups: choose one source of routes")
-	}
 	return c, nil
+}
+
+// contradictions reports the options that cannot be honoured together.
+func (c *config) contradictions() []error {
+	var errs []error
+	if len(c.streamRoutes) > 0 {
+		groups := make(map[string]bool, len(c.groups))
+		for _, g := range c.groups {
+			groups[g.Name] = true
+		}
+		switch {
+		case c.noStreams:
+			errs = append(errs, optionError("WithStreamingRoutes", "streams are off (WithoutStreams): no request can be a stream"))
+		case len(c.groups) == 0:
+			errs = append(errs, optionError("WithStreamingRoutes", "needs WithRouteGroups: a request is known to be of a streaming route only by its route group"))
+		default:
+			for i, n := range c.streamRoutes {
+				if !groups[n] {
+					errs = append(errs, optionError("WithStreamingRoutes", "entry %d %.64q is not the name of a route group", i, n))
+				}
+			}
+		}
+	}
+	if c.bucketsSet && !c.conv.Runway && !c.conv.OTelDuration {
+		errs = append(errs, optionError("WithDurationBuckets", "the conventions %q record no duration histogram", ConventionsOTelActive))
+	}
+	return errs
 }
 
 // WithMeterProvider sets the MeterProvider the instruments are created
@@ -101,13 +134,18 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithRouteGroups sets the route groups: each request path is matched
-// against the groups in order and the first match names the request's
-// route (http.route). A request that matches no group is recorded with
-// http.route set to "_OTHER". Several groups may share a name.
+// against the groups in order, when the request arrives, and the first
+// match names the request's route (http.route) on every instrument. A
+// request that matches no group is recorded with http.route set to
+// "_OTHER". Several groups may share a name. Route groups are the way to
+// per-route in-flight counts (runway.requests.in_flight_by_route and
+// runway.requests.in_flight_time_by_route): a router's pattern is known
+// only once the request is over. With groups, r.Pattern is not read; a
+// route function (WithRouteFunc) still names the requests it knows.
 //
-// The default is no groups: no http.route attribute and no
-// runway.requests.in_flight_by_route series. An invalid pattern or an empty
-// name is an error that names the entry.
+// The default is no groups: routes come from r.Pattern (see
+// WithRouteFunc). An invalid pattern or an empty name is an error that
+// names the entry.
 func WithRouteGroups(groups ...RouteGroup) Option {
 	return optionFunc(func(c *config) error {
 		for i, g := range groups {
@@ -120,64 +158,41 @@ func WithRouteGroups(groups ...RouteGroup) Option {
 	})
 }
 
-// WithServeMux takes each request's route from the pattern that mux would
-// dispatch it to (Go 1.22+ patterns such as "GET /items/{id}"; the method
-// and host are dropped, so http.route is "/items/{id}"). The route is
-// found before the handler runs, so runway.requests.in_flight_by_route
-// works with no route groups. Requests that match no pattern are recorded
-// with http.route set to "_OTHER". It costs one extra routing of the
-// request. It cannot be combined with WithRouteGroups. A nil mux is an
-// error.
-func WithServeMux(mux *http.ServeMux) Option {
-	return optionFunc(func(c *config) error {
-		if mux == nil {
-			return optionError("WithServeMux", "nil ServeMux")
-		}
-		c.mux = mux
-		return nil
-	})
-}
-
 // WithRouteFunc takes each request's route from f, called after the
-// handler returns (or panics) with the request the middleware received.
-// It is meant for routers that record the matched pattern in place while
-// they dispatch, such as chi (chi.RouteContext(r.Context()).RoutePattern()
-// with the middleware installed by Router.Use) and gorilla/mux
-// (mux.CurrentRoute(r).GetPathTemplate() with Router.Use). f must return a
-// route template, never a raw path; "" means no route, and the request is
-// recorded under the route found before dispatch (a route group or a
-// ServeMux pattern) or else "_OTHER". Distinct values are bounded
-// by WithMaxRoutes. If f panics, the request is still recorded (under the
-// route found before dispatch) and the panic is raised again.
+// handler returns (or panics) with the request the middleware received,
+// instead of from r.Pattern.
 //
-// The route of f names http.route on runway.requests and
-// runway.request.duration. It is known only once the request is over, so
-// it does not name runway.requests.in_flight_by_route: per-route in-flight
-// counts come from WithRouteGroups or WithServeMux, which may be combined
-// with WithRouteFunc. The default is no route function. A nil f is an
-// error.
+// By default the route is r.Pattern, read after the handler returns: the
+// pattern that net/http's ServeMux sets on the request it dispatches
+// ("GET example.com/items/{id}" is recorded as "/items/{id}": http.route
+// holds the path template, so the method and the host are dropped). It
+// costs nothing more than a lookup in the route table. chi sets r.Pattern
+// too, and a framework that keeps its route elsewhere can put it there
+// from its own middleware (gin: c.Request.Pattern = c.FullPath(); see
+// examples/routers). The ServeMux must be at or below the middleware, on
+// the same *http.Request: a handler between them that dispatches a copy
+// (r.WithContext, http.StripPrefix) hides the pattern. A request without
+// a pattern (no router, or no route matched) records no http.route.
+//
+// WithRouteFunc is for routers that record the matched route elsewhere,
+// reachable from the request, such as gorilla/mux
+// (mux.CurrentRoute(r).GetPathTemplate() with the middleware installed by
+// Router.Use). f must return a route template, never a raw path; "" means
+// no route: the request is recorded under its route group
+// (WithRouteGroups), else with no http.route. Distinct values are bounded
+// by WithMaxRoutes. If f panics, the request is still recorded (as if f
+// returned "") and the panic is raised again.
+//
+// Routes found after dispatch name http.route on runway.requests and the
+// duration histograms, not on runway.requests.in_flight_by_route, which
+// counts requests while they run: that comes from WithRouteGroups, which
+// may be combined with WithRouteFunc. A nil f is an error.
 func WithRouteFunc(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) error {
 		if f == nil {
 			return optionError("WithRouteFunc", "nil function")
 		}
 		c.routeFunc = f
-		return nil
-	})
-}
-
-// WithSetRoute turns http.route on for routes reported by SetRoute, for
-// frameworks that are not net/http middleware chains and keep the matched
-// route in their own context, such as gin (c.FullPath()) and echo
-// (c.Path()): a one-line middleware of the framework passes the route to
-// SetRoute. SetRoute is also honoured without this option when another
-// route option (WithRouteGroups, WithServeMux, WithRouteFunc) is set. As
-// with WithRouteFunc, such routes name runway.requests and
-// runway.request.duration, not runway.requests.in_flight_by_route. The
-// default is off.
-func WithSetRoute(enabled bool) Option {
-	return optionFunc(func(c *config) error {
-		c.setRoute = enabled
 		return nil
 	})
 }
@@ -204,13 +219,14 @@ func WithExcludedPaths(paths ...string) Option {
 // 0.75, 1, 2.5, 5, 7.5 and 10. The
 // boundaries must be finite, non-negative and strictly increasing, and
 // there must be at least one. A View configured on the MeterProvider still
-// wins over this hint.
+// wins over this hint. With ConventionsOTelActive, which records no
+// histogram, it is an error.
 func WithDurationBuckets(bounds ...float64) Option {
 	return optionFunc(func(c *config) error {
 		if err := contract.CheckBuckets("instrument", "WithDurationBuckets", bounds); err != nil {
 			return err
 		}
-		c.buckets = append([]float64(nil), bounds...)
+		c.buckets, c.bucketsSet = append([]float64(nil), bounds...), true
 		return nil
 	})
 }
@@ -232,39 +248,43 @@ func WithMaxRoutes(n int) Option {
 	})
 }
 
-// WithInFlightTime turns the time-weighted in-flight counters
-// runway.requests.in_flight_time (and, with routes,
-// runway.requests.in_flight_time_by_route) on or off. They are on by
-// default: they cost one atomic add when a request starts and one when it
-// ends, no allocation and no extra clock read.
-func WithInFlightTime(enabled bool) Option {
+// WithoutInFlightTime turns off the time-weighted in-flight counters
+// runway.requests.in_flight_time and (with route groups)
+// runway.requests.in_flight_time_by_route. They are on by default: they
+// cost one atomic add when a request starts and one when it ends, no
+// allocation and no extra clock read. On one MeterProvider the counters
+// of every middleware and gRPC stats handler add up: turn them off in
+// all of them, or the total misses a part of the load.
+func WithoutInFlightTime() Option {
 	return optionFunc(func(c *config) error {
-		c.noInflightTime = !enabled
+		c.noInflightTime = true
 		return nil
 	})
 }
 
-// WithStreams turns the classification of long-lived streams on or off. It
-// is on by default: server-sent events (Content-Type text/event-stream),
-// responses with status 101, hijacked connections (WebSockets) and the
-// routes of WithStreamingRoutes are counted in runway.streams.in_flight and
-// kept out of runway.requests.in_flight, runway.requests.in_flight_time and
-// runway.request.duration (see the package documentation for the exact
-// moment a request becomes a stream). Off, they are measured as ordinary
-// requests that last as long as the stream.
-func WithStreams(enabled bool) Option {
+// WithoutStreams turns off the classification of long-lived streams.
+// It is on by default: server-sent events (Content-Type
+// text/event-stream), responses with status 101, hijacked connections
+// (WebSockets) and the routes of WithStreamingRoutes are counted in
+// runway.streams.in_flight and kept out of runway.requests.in_flight,
+// runway.requests.in_flight_time and runway.request.duration (see the
+// package documentation for the exact moment a request becomes a stream).
+// Off, they are measured as ordinary requests that last as long as the
+// stream, and runway.streams.in_flight is not created.
+func WithoutStreams() Option {
 	return optionFunc(func(c *config) error {
-		c.noStreams = !enabled
+		c.noStreams = true
 		return nil
 	})
 }
 
-// WithStreamingRoutes marks routes whose requests are streams from the
-// start, such as long polls or chunked feeds that declare themselves in no
-// other way. Each name is a route group name (WithRouteGroups) or a
-// ServeMux route, the pattern without its method ("/events/{id}"). It
-// replaces any earlier list; the default is none. Names must not be empty;
-// it has no effect with WithStreams(false).
+// WithStreamingRoutes marks route groups whose requests are streams from
+// the start, such as long polls or chunked feeds that declare themselves
+// in no other way. Each name must be the name of a route group
+// (WithRouteGroups): the route must be known when the request arrives. It
+// replaces any earlier list; the default is none. It is an error with
+// WithoutStreams, without WithRouteGroups, or with a name that is no
+// group's.
 func WithStreamingRoutes(names ...string) Option {
 	return optionFunc(func(c *config) error {
 		for i, n := range names {
@@ -301,26 +321,29 @@ func WithPeakInFlight(window time.Duration) Option {
 
 // WithConventions chooses the names of the core metrics:
 //
-//   - "runway" (the default): runway.requests.in_flight, runway.requests
-//     and runway.request.duration, asgi-runway's names;
-//   - "otel": the OpenTelemetry HTTP semantic conventions,
+//   - ConventionsRunway (the default): runway.requests.in_flight,
+//     runway.requests and runway.request.duration, asgi-runway's names;
+//   - ConventionsOTel: the OpenTelemetry HTTP semantic conventions,
 //     http.server.active_requests (by http.request.method and url.scheme)
 //     and http.server.request.duration (by method, scheme, status code,
 //     http.route, error.type and protocol); no runway.requests, whose
 //     numbers the histogram's count gives;
-//   - "both": all of the above, to migrate dashboards;
-//   - "otel-active": http.server.active_requests only, for a handler that
-//     otelhttp already wraps (otelhttp records http.server.request.duration
-//     but not the number of active requests).
+//   - ConventionsBoth: all of the above, to migrate dashboards;
+//   - ConventionsOTelActive: http.server.active_requests only, for a
+//     handler that otelhttp already wraps (otelhttp records
+//     http.server.request.duration but not the number of active requests).
 //
 // runway's extensions (in flight by route, the time-weighted counters,
-// streams, the peak) keep their runway names in
-// every mode. WithDurationBuckets applies to both histograms. Any other
-// value is an error.
-func WithConventions(name string) Option {
+// streams, the peak) keep their runway names in every mode.
+// WithDurationBuckets applies to both histograms. Any other value is an
+// error; ParseConventions reads one from text.
+func WithConventions(conv Conventions) Option {
 	return optionFunc(func(c *config) error {
-		conv, err := contract.ParseConventions("instrument", name)
-		c.conv = conv
-		return err
+		f, ok := contract.ParseFamilies(string(conv))
+		if !ok {
+			return optionError("WithConventions", "%.64q is not one of %s", string(conv), contract.ConventionNames)
+		}
+		c.conv = f
+		return nil
 	})
 }

@@ -21,8 +21,12 @@ func TestInvalidOptions(t *testing.T) {
 		{"bad regex", []Option{WithRouteGroups(RouteGroup{"^/a", "a"}, RouteGroup{"^/api/[", "api"})}, "WithRouteGroups", "entry 1"},
 		{"empty name", []Option{WithRouteGroups(RouteGroup{"^/a", ""})}, "WithRouteGroups", "empty name"},
 		{"empty pattern", []Option{WithRouteGroups(RouteGroup{"", "a"})}, "WithRouteGroups", "empty pattern"},
-		{"nil mux", []Option{WithServeMux(nil)}, "WithServeMux", "nil"},
-		{"mux and groups", []Option{WithServeMux(http.NewServeMux()), WithRouteGroups(RouteGroup{"^/", "a"})}, "WithServeMux", "WithRouteGroups"},
+		{"nil route func", []Option{WithRouteFunc(nil)}, "WithRouteFunc", "nil"},
+		{"streaming routes with streams off", []Option{WithRouteGroups(RouteGroup{"^/feed", "feed"}), WithStreamingRoutes("feed"), WithoutStreams()}, "WithStreamingRoutes", "WithoutStreams"},
+		{"streaming routes without groups", []Option{WithStreamingRoutes("/events/{id}")}, "WithStreamingRoutes", "WithRouteGroups"},
+		{"streaming route not a group", []Option{WithRouteGroups(RouteGroup{"^/feed", "feed"}), WithStreamingRoutes("feed", "news")}, "WithStreamingRoutes", `entry 1 "news"`},
+		{"empty streaming route", []Option{WithStreamingRoutes("")}, "WithStreamingRoutes", "entry 0 is empty"},
+		{"buckets without a histogram", []Option{WithConventions(ConventionsOTelActive), WithDurationBuckets(1, 2)}, "WithDurationBuckets", "otel-active"},
 		{"relative excluded path", []Option{WithExcludedPaths("/ok", "metrics")}, "WithExcludedPaths", `"metrics"`},
 		{"no buckets", []Option{WithDurationBuckets()}, "WithDurationBuckets", "no boundaries"},
 		{"unsorted buckets", []Option{WithDurationBuckets(0.1, 0.05)}, "WithDurationBuckets", "boundary 1"},
@@ -49,6 +53,45 @@ func TestInvalidOptions(t *testing.T) {
 				t.Errorf("error %q does not name %s and %q", err, tc.option, tc.detail)
 			}
 		})
+	}
+}
+
+// TestEveryInvalidOptionReported: NewMiddleware reports all the bad
+// options of one call, not only the first, each naming its option.
+func TestEveryInvalidOptionReported(t *testing.T) {
+	_, err := NewMiddleware(WithMeterProvider(nil), WithMaxRoutes(0), WithConventions("semconv"), WithExcludedPaths("metrics"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, option := range []string{"WithMeterProvider", "WithMaxRoutes", "WithConventions", "WithExcludedPaths"} {
+		if !strings.Contains(err.Error(), option) {
+			t.Errorf("error %q does not name %s", err, option)
+		}
+	}
+	if !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("error %v does not wrap ErrInvalidOption", err)
+	}
+}
+
+// TestParseConventions reads the conventions from text, as the exporter
+// does from RUNWAY_METRICS_CONVENTIONS.
+func TestParseConventions(t *testing.T) {
+	for _, c := range []Conventions{ConventionsRunway, ConventionsOTel, ConventionsBoth, ConventionsOTelActive} {
+		got, err := ParseConventions(string(c))
+		if err != nil || got != c {
+			t.Errorf("ParseConventions(%q) = %q, %v", c, got, err)
+		}
+		if _, err := NewMiddleware(WithConventions(c), WithMeterProvider(newManual(t).provider)); err != nil {
+			t.Errorf("WithConventions(%q): %v", c, err)
+		}
+	}
+	for _, s := range []string{"", "OTel", "semconv", strings.Repeat("x", 1<<20)} {
+		_, err := ParseConventions(s)
+		if err == nil {
+			t.Errorf("ParseConventions(%.10q) accepted", s)
+		} else if len(err.Error()) > 200 {
+			t.Errorf("ParseConventions: error of %d bytes echoes its input unbounded", len(err.Error()))
+		}
 	}
 }
 

@@ -143,7 +143,7 @@ func (t *routeTable) otelAttrs(c *statusCount, rt *route, method, protocol int) 
 		}
 		attrs = append(attrs, errorTypeKey.String(errType))
 	}
-	if t.withRoute {
+	if rt.name != "" {
 		attrs = append(attrs, routeKey.String(rt.name))
 	}
 	return attribute.NewSet(attrs...)

@@ -65,7 +65,7 @@ func TestRouteFunc(t *testing.T) {
 		{
 			name:  "templates, never raw paths",
 			paths: []string{"/items/1", "/items/2", "/users/ann", "/nope"},
-			want:  map[string]int64{"/items/{id}": 2, "/users/{name}": 1, otherValue: 1},
+			want:  map[string]int64{"/items/{id}": 2, "/users/{name}": 1}, // and /nope without http.route
 		},
 		{
 			name:  "bounded by WithMaxRoutes",
@@ -134,7 +134,7 @@ func TestRouteFuncWithPanics(t *testing.T) {
 			handler:   inPlaceRouter{routes: map[string]string{"/items/1": "/items/{id}"}},
 			routeFunc: func(*http.Request) string { panic("route func panic") },
 			wantPanic: "route func panic",
-			wantRoute: otherValue,
+			wantRoute: "", // no route
 			status:    200,
 		},
 	} {
@@ -153,90 +153,84 @@ func TestRouteFuncWithPanics(t *testing.T) {
 			if v, _ := sumValue(rm, inFlightName); v != 0 {
 				t.Errorf("in flight = %d, want 0", v)
 			}
-			if v, ok := sumValue(rm, requestsName, methodKey.String("GET"), statusCodeKey.Int(tc.status), routeKey.String(tc.wantRoute)); !ok || v != 1 {
+			attrs := []attribute.KeyValue{methodKey.String("GET"), statusCodeKey.Int(tc.status)}
+			if tc.wantRoute != "" {
+				attrs = append(attrs, routeKey.String(tc.wantRoute))
+			}
+			if v, ok := sumValue(rm, requestsName, attrs...); !ok || v != 1 {
 				t.Errorf("runway.requests{GET,%d,%s} = %d (present %v), want 1", tc.status, tc.wantRoute, v, ok)
 			}
 		})
 	}
 }
 
-// frameworkWriter stands for gin's and echo's response writers: a wrapper
-// around the writer the middleware passed on, exposing it through Unwrap.
-type frameworkWriter struct{ http.ResponseWriter }
-
-func (w *frameworkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// framework stands for gin or echo: it routes inside its own handler and
-// its middleware reports the route with SetRoute through its own writer,
-// which it reuses like they pool theirs (serve one request at a time).
-func framework(found *bool) http.Handler {
-	fw := new(frameworkWriter)
+// framework stands for gin or echo: it routes inside its own handler,
+// keeps the route in its own context, and a one-line middleware of the
+// framework copies it into r.Pattern, where runway reads it after the
+// handler returns.
+func framework() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := ""
 		if strings.HasPrefix(r.URL.Path, "/items/") {
-			route = "/items/:id"
+			r.Pattern = "/items/:id" // gin: c.Request.Pattern = c.FullPath()
 		}
-		fw.ResponseWriter = w
-		*found = SetRoute(fw, route)
 		w.WriteHeader(http.StatusOK)
 	})
 }
 
-func TestSetRoute(t *testing.T) {
+// TestRouteFromPattern checks the default source of routes, r.Pattern,
+// set by net/http's ServeMux or by a framework, and its order with the
+// other sources.
+func TestRouteFromPattern(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET example.com/items/{id}", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("/users/{name}", func(http.ResponseWriter, *http.Request) {})
 	for _, tc := range []struct {
 		name      string
+		h         http.Handler
 		opts      []Option
+		host      string
 		path      string
+		status    int
 		wantRoute string // "" means no http.route attribute
 	}{
-		{"with WithSetRoute", []Option{WithSetRoute(true)}, "/items/7", "/items/:id"},
-		{"empty route is ignored", []Option{WithSetRoute(true)}, "/other", otherValue},
-		{"wins over the route function", []Option{WithRouteFunc(func(*http.Request) string { return "/from-func" })}, "/items/7", "/items/:id"},
-		{"with another route option", []Option{WithRouteGroups(RouteGroup{"^/", "all"})}, "/items/7", "/items/:id"},
-		{"ignored without any route option", nil, "/items/7", ""},
+		{"ServeMux pattern, method and host dropped", mux, nil, "example.com", "/items/7", 200, "/items/{id}"},
+		{"ServeMux pattern without method", mux, nil, "other.org", "/users/ann", 200, "/users/{name}"},
+		{"ServeMux found nothing", mux, nil, "other.org", "/items/7", 404, ""},
+		{"framework's route in r.Pattern", framework(), nil, "", "/items/7", 200, "/items/:id"},
+		{"no pattern, no router", framework(), nil, "", "/other", 200, ""},
+		{"route function instead of r.Pattern", framework(), []Option{WithRouteFunc(func(*http.Request) string { return "/from-func" })}, "", "/items/7", 200, "/from-func"},
+		{"route groups instead of r.Pattern", framework(), []Option{WithRouteGroups(RouteGroup{"^/", "all"})}, "", "/items/7", 200, "all"},
+		{"bounded by WithMaxRoutes", framework(), []Option{WithMaxRoutes(1), WithRouteFunc(func(*http.Request) string { return "/first" })}, "", "/items/7", 200, "/first"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManual(t)
-			var found bool
-			h := mustHandler(t, framework(&found), append([]Option{WithMeterProvider(m.provider)}, tc.opts...)...)
-			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tc.path, nil))
-			if !found {
-				t.Error("SetRoute did not find the middleware's writer")
+			h := mustHandler(t, tc.h, append([]Option{WithMeterProvider(m.provider)}, tc.opts...)...)
+			r := httptest.NewRequest("GET", tc.path, nil)
+			if tc.host != "" {
+				r.Host = tc.host
 			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
 			rm := m.collect(t)
-			want := []attribute.KeyValue{methodKey.String("GET"), statusCodeKey.Int(200)}
+			want := []attribute.KeyValue{methodKey.String("GET"), statusCodeKey.Int(tc.status)}
 			if tc.wantRoute != "" {
 				want = append(want, routeKey.String(tc.wantRoute))
 			}
 			if v, ok := sumValue(rm, requestsName, want...); !ok || v != 1 || sumPoints(rm, requestsName) != 1 {
 				t.Errorf("runway.requests%v = %d (present %v, %d points), want one point of 1", want, v, ok, sumPoints(rm, requestsName))
 			}
+			dur := []attribute.KeyValue{methodKey.String("GET")}
+			if tc.wantRoute != "" {
+				dur = append(dur, routeKey.String(tc.wantRoute))
+			}
+			if _, ok := histPoint(rm, durationName, dur...); !ok {
+				t.Errorf("runway.request.duration%v missing", dur)
+			}
 		})
 	}
 }
 
-func TestSetRouteWithoutMiddleware(t *testing.T) {
-	if SetRoute(httptest.NewRecorder(), "/x") {
-		t.Error("SetRoute reported a middleware on a plain writer")
-	}
-	var loop selfWriter
-	loop.self = &loop
-	if SetRoute(&loop, "/x") {
-		t.Error("SetRoute reported a middleware on a writer that unwraps to itself")
-	}
-}
-
-// selfWriter unwraps to itself: SetRoute must stop.
-type selfWriter struct {
-	http.ResponseWriter
-	self *selfWriter
-}
-
-func (w *selfWriter) Unwrap() http.ResponseWriter { return w.self }
-
 func TestAfterDispatchRoutesDoNotAllocate(t *testing.T) {
 	m := newManual(t)
-	var found bool
 	router := inPlaceRouter{routes: map[string]string{"/items/1": "/items/{id}"}}
 	for _, tc := range []struct {
 		name string
@@ -250,8 +244,8 @@ func TestAfterDispatchRoutesDoNotAllocate(t *testing.T) {
 			r: httptest.NewRequest("GET", "/items/1", nil).WithContext(context.WithValue(context.Background(), routeSlotKey{}, new(string))),
 		},
 		{
-			name: "set route",
-			h:    mustHandler(t, framework(&found), WithMeterProvider(m.provider), WithSetRoute(true)),
+			name: "r.Pattern",
+			h:    mustHandler(t, framework(), WithMeterProvider(m.provider)),
 			r:    httptest.NewRequest("GET", "/items/1", nil),
 		},
 	} {

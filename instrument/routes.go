@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/otel-runway/runway/instrument/internal/contract"
+	"github.com/otel-runway/runway/instrument/internal/names"
 	"github.com/otel-runway/runway/instrument/internal/timeweighted"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -107,11 +108,13 @@ type statusCount struct {
 	otel atomic.Pointer[otelOpts]
 }
 
-func newRoute(name string, withRoute bool) *route {
+// newRoute returns the route named name; the route "" (no route known)
+// records no http.route attribute.
+func newRoute(name string) *route {
 	rt := &route{name: name}
 	for i := range rt.recordOpts {
 		attrs := []attribute.KeyValue{methodKey.String(methodName(i))}
-		if withRoute {
+		if name != "" {
 			attrs = append(attrs, routeKey.String(name))
 		}
 		rt.recordOpts[i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
@@ -169,75 +172,52 @@ func (t *routeTable) countNew(rt *route, method, code int) *statusCount {
 // routeTable is the bounded set of routes of one middleware. Lookups by
 // name are lock-free once a route exists.
 type routeTable struct {
-	withRoute bool // routes are configured: record http.route
-	max       int
+	// byRoute is set with route groups: the routes found before dispatch
+	// report runway.requests.in_flight_by_route.
+	byRoute bool
+	max     int
 	// series counts the runway.requests series (route, method, status)
 	// created, under mu; past maxSeries − 1 further ones are counted in
 	// overflow, reported with otel.metric.overflow=true, as the SDK does
 	// past its cardinality limit.
 	series, maxSeries int
 	overflow          statusCount
-	// byName and all are replaced whole (copy on write) under mu, so
-	// readers need no lock.
-	byName atomic.Pointer[map[string]*route]
-	all    atomic.Pointer[[]*route]
-	mu     sync.Mutex
-	other  *route // otherValue, or the only route when routes are off
+	names             names.Table[route]
+	mu                sync.Mutex // guards series and the statusCount lists
+	// unrouted is the route of a request whose route is not known: it
+	// records no http.route. other is "_OTHER": a request outside every
+	// route group, or past the bound of WithMaxRoutes.
+	unrouted, other *route
 	// collectMu serialises collections, which fill the statusCount.opt
 	// caches.
 	collectMu sync.Mutex
 }
 
-func newRouteTable(withRoute bool, max int) *routeTable {
-	t := &routeTable{withRoute: withRoute, max: max, maxSeries: contract.DefaultMaxSeries}
+func newRouteTable(byRoute bool, max int) *routeTable {
+	t := &routeTable{byRoute: byRoute, max: max, maxSeries: contract.DefaultMaxSeries}
 	t.overflow.opt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(overflowKey.Bool(true)))}
-	name := ""
-	if withRoute {
-		name = otherValue
-	}
-	t.other = newRoute(name, withRoute)
-	t.byName.Store(&map[string]*route{name: t.other})
-	t.all.Store(&[]*route{t.other})
+	t.unrouted, t.other = newRoute(""), newRoute(otherValue)
+	t.names.Init(max, newRoute)
+	t.names.Fixed("", t.unrouted)
+	t.names.Fixed(otherValue, t.other)
 	return t
 }
 
 // lookup returns the route named name, creating it while fewer than max
-// routes exist; past that it returns the "_OTHER" route.
+// routes exist; past that it returns the "_OTHER" route. lookup("")
+// returns the unrouted route.
 func (t *routeTable) lookup(name string) *route {
-	if rt, ok := (*t.byName.Load())[name]; ok {
+	if rt, ok := t.names.Lookup(name); ok {
 		return rt
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	names := *t.byName.Load()
-	if rt, ok := names[name]; ok {
-		return rt
-	}
-	all := *t.all.Load()
-	if len(all) > t.max { // the otherValue entry does not count
-		return t.other
-	}
-	rt := newRoute(name, t.withRoute)
-	nextAll := append(all[:len(all):len(all)], rt)
-	nextNames := make(map[string]*route, len(names)+1)
-	for k, v := range names {
-		nextNames[k] = v
-	}
-	nextNames[name] = rt
-	t.all.Store(&nextAll)
-	t.byName.Store(&nextNames)
-	return rt
+	return t.other
 }
 
 // routes returns every known route.
-func (t *routeTable) routes() []*route { return *t.all.Load() }
+func (t *routeTable) routes() []*route { return t.names.All() }
 
-// routeResolver finds the route of a request before its handler runs.
-type routeResolver interface {
-	resolve(r *http.Request) *route
-}
-
-// groupResolver resolves routes from RouteGroups.
+// groupResolver finds the route group of a request before its handler
+// runs.
 type groupResolver struct {
 	matchers []groupMatcher
 	other    *route
@@ -264,35 +244,14 @@ func (gr *groupResolver) resolve(r *http.Request) *route {
 	return gr.other
 }
 
-// muxResolver resolves routes from the patterns of a ServeMux.
-type muxResolver struct {
-	mux   *http.ServeMux
-	table *routeTable
-}
-
-func newMuxResolver(t *routeTable, mux *http.ServeMux) *muxResolver {
-	t.other.preDispatch.Store(true)
-	return &muxResolver{mux: mux, table: t}
-}
-
-func (mr *muxResolver) resolve(r *http.Request) *route {
-	_, pattern := mr.mux.Handler(r)
-	if pattern == "" {
-		return mr.table.other
-	}
-	rt := mr.table.lookup(patternRoute(pattern))
-	if !rt.preDispatch.Load() {
-		rt.preDispatch.Store(true)
-	}
-	return rt
-}
-
-// patternRoute turns a ServeMux pattern ("[METHOD ][HOST]/PATH") into an
-// http.route value: the path template, with host kept when the pattern
-// has one.
+// patternRoute turns a pattern of net/http's ServeMux ("[METHOD ][HOST]/PATH")
+// into an http.route value, the path template: the method and the host
+// are dropped, as http.route holds the path only. A route template of
+// another router ("/items/:id") is returned as it is. It does not
+// allocate.
 func patternRoute(pattern string) string {
-	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
-		pattern = strings.TrimLeft(pattern[i:], " \t")
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		return pattern[i:]
 	}
 	return pattern
 }

@@ -20,9 +20,8 @@ import (
 //
 // A request becomes a stream at one of these moments, and never goes back:
 //
-//   - From the start, when its route (a route group name or a ServeMux
-//     route such as "/events/{id}") is one of WithStreamingRoutes. It never
-//     enters runway.requests.in_flight.
+//   - From the start, when its route group is one of WithStreamingRoutes.
+//     It never enters runway.requests.in_flight.
 //   - When the handler writes its final header (WriteHeader, or the first
 //     Write, WriteString, ReadFrom or Flush, which imply 200) with a
 //     Content-Type of text/event-stream set, or with status 101.
@@ -52,11 +51,8 @@ func newStreamClassifier(c *config, rec *recorder) (*streamClassifier, error) {
 	}
 	meter := contract.Meter(c.provider)
 	var err error
-	if s.obs, err = meter.Int64ObservableUpDownCounter(streamsInFlightName,
-		metric.WithUnit(streamUnit),
-		metric.WithDescription(streamsInFlightDescription),
-	); err != nil {
-		return nil, fmt.Errorf("instrument: creating %s: %w", streamsInFlightName, err)
+	if s.obs, err = contract.NewStreamsInFlight(meter); err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	if err := c.regs.Register(meter, "streams", func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(s.obs, s.inflight.Load())

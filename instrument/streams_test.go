@@ -185,7 +185,7 @@ func TestStream101WithoutHijack(t *testing.T) {
 	expectStreamFinal(t, m, http.StatusSwitchingProtocols)
 }
 
-// TestStreamsOff: with WithStreams(false) an event stream is an ordinary
+// TestStreamsOff: with WithoutStreams() an event stream is an ordinary
 // long request, and there is no streams instrument.
 func TestStreamsOff(t *testing.T) {
 	m := newManual(t)
@@ -195,7 +195,7 @@ func TestStreamsOff(t *testing.T) {
 		io.WriteString(w, "data: x\n\n")
 		w.(http.Flusher).Flush()
 		<-release
-	}), WithMeterProvider(m.provider), WithStreams(false))
+	}), WithMeterProvider(m.provider), WithoutStreams())
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL)
@@ -205,7 +205,7 @@ func TestStreamsOff(t *testing.T) {
 	bufio.NewReader(resp.Body).ReadString('\n')
 	rm := m.collect(t)
 	if _, ok := findMetric(rm, streamsInFlightName); ok {
-		t.Errorf("%s reported with WithStreams(false)", streamsInFlightName)
+		t.Errorf("%s reported with WithoutStreams()", streamsInFlightName)
 	}
 	if v, _ := sumValue(rm, inFlightName); v != 1 {
 		t.Errorf("in_flight = %d, want 1", v)

@@ -17,6 +17,10 @@ import (
 // ResponseWriter it wraps.
 //
 // Contract:
+//   - It implements http.Flusher and http.Hijacker when the writer it
+//     wraps does, or one that writer unwraps to (the writers
+//     http.ResponseController would reach), so that every flush and
+//     hijack passes through it.
 //   - If the handler writes a body, flushes or calls ReadFrom without
 //     calling WriteHeader, the status is 200, as net/http sends.
 //   - Informational 1xx codes other than 101 are passed through and are not
@@ -27,7 +31,6 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	hijacked    bool
-	route       string      // reported by SetRoute, "" if none
 	st          streamState // streams.go
 
 	flusher      http.Flusher
@@ -49,16 +52,58 @@ const (
 
 var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 
+// maxUnwrap bounds the walk down a chain of ResponseWriter wrappers.
+const maxUnwrap = 16
+
+// unwrapTo returns the first writer below u (a writer with an Unwrap()
+// http.ResponseWriter method, if unwraps) that implements T, following
+// Unwrap methods down the chain as http.ResponseController looks for
+// Flush and Hijack.
+func unwrapTo[T any](u interface{ Unwrap() http.ResponseWriter }, unwraps bool) (T, bool) {
+	var zero T
+	if !unwraps {
+		return zero, false
+	}
+	w := u.Unwrap()
+	for range maxUnwrap {
+		if v, ok := any(w).(T); ok {
+			return v, true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	return zero, false
+}
+
 // newResponseWriter takes a writer from the pool and points it at w.
+//
+// Flush and Hijack are found as http.ResponseController finds them: on w,
+// or else on the first writer that w unwraps to which has them. A
+// middleware outside runway's whose writer offers only Unwrap would
+// otherwise hide them from runway, and a handler's
+// http.NewResponseController(w).Hijack() would reach the connection
+// without runway seeing the hijack. Write, WriteString, ReadFrom and Push
+// are taken from w alone: going round w would skip what w does to the
+// body.
 func newResponseWriter(w http.ResponseWriter) (*responseWriter, http.ResponseWriter) {
 	rw := writerPool.Get().(*responseWriter)
 	rw.w = w
 	kind := 0
+	u, unwraps := w.(interface{ Unwrap() http.ResponseWriter })
 	if f, ok := w.(http.Flusher); ok {
+		rw.flusher = f
+		kind |= hasFlusher
+	} else if f, ok := unwrapTo[http.Flusher](u, unwraps); ok {
 		rw.flusher = f
 		kind |= hasFlusher
 	}
 	if h, ok := w.(http.Hijacker); ok {
+		rw.hijacker = h
+		kind |= hasHijacker
+	} else if h, ok := unwrapTo[http.Hijacker](u, unwraps); ok {
 		rw.hijacker = h
 		kind |= hasHijacker
 	}

@@ -27,7 +27,7 @@ import (
 // nextToOtelhttp wraps app with runway in the given conventions mode
 // inside otelhttp, both recording into one MeterProvider (the exporter's),
 // and returns the handler and the /metrics handler.
-func nextToOtelhttp(tb testing.TB, mode string, app http.Handler) (h, metrics http.Handler) {
+func nextToOtelhttp(tb testing.TB, mode instrument.Conventions, app http.Handler) (h, metrics http.Handler) {
 	tb.Helper()
 	e, err := exporter.New(context.Background(), exporter.WithPrometheus())
 	if err != nil {
@@ -141,14 +141,14 @@ func TestNextToOtelhttp(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		mode string
+		mode instrument.Conventions
 		// scopes of http_server_request_duration_seconds
 		durationScopes []string
 	}{
 		{"otel-active", []string{"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"}},
 		{"otel", []string{"github.com/otel-runway/runway/instrument", "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"}},
 	} {
-		t.Run(tc.mode, func(t *testing.T) {
+		t.Run(string(tc.mode), func(t *testing.T) {
 			takeWarnings()
 			h, metrics := nextToOtelhttp(t, tc.mode, Hello)
 			for range 3 {

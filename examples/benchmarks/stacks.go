@@ -133,7 +133,7 @@ var ScrapeImpls = []string{"runway", "client_golang"}
 // ScrapeImpls) holding series routes, each with one finished request:
 //
 //   - runway: the middleware of exporter.New on a ServeMux with routes
-//     patterns, driven once per route. Per route it exposes one series of
+//     patterns, one route group each, driven once per route. Per route it exposes one series of
 //     runway_requests_total, runway_requests_in_flight_by_route and the
 //     runway_request_duration_seconds histogram.
 //   - client_golang: a bare registry with the same three vectors, the same
@@ -142,11 +142,16 @@ func NewScrapeTarget(impl string, routes int) (metrics http.Handler, closeFn fun
 	switch impl {
 	case "runway":
 		mux := http.NewServeMux()
+		groups := make([]instrument.RouteGroup, routes)
 		for i := range routes {
-			mux.Handle("/r"+strconv.Itoa(i), Hello)
+			path := "/r" + strconv.Itoa(i)
+			mux.Handle(path, Hello)
+			// A group per route: runway_requests_in_flight_by_route is
+			// reported only for routes known when a request arrives.
+			groups[i] = instrument.RouteGroup{Pattern: "^" + path + "$", Name: path}
 		}
 		e, err := exporter.New(context.Background(), exporter.WithPrometheus(),
-			exporter.WithInstrumentOptions(instrument.WithServeMux(mux), instrument.WithMaxRoutes(routes)))
+			exporter.WithInstrumentOptions(instrument.WithRouteGroups(groups...), instrument.WithMaxRoutes(routes)))
 		if err != nil {
 			return nil, nil, err
 		}

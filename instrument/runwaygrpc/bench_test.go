@@ -2,6 +2,7 @@ package runwaygrpc
 
 import (
 	"context"
+	"github.com/otel-runway/runway/instrument"
 	"net"
 	"testing"
 	"time"
@@ -18,12 +19,12 @@ import (
 // does for one unary RPC (TagRPC, Begin, End), beside doing nothing: the
 // handler's own cost per RPC, with a real SDK MeterProvider.
 func BenchmarkGRPCStatsHandler(b *testing.B) {
-	for _, conv := range []string{"runway", "otel"} {
-		b.Run("conventions="+conv, func(b *testing.B) { benchStatsHandler(b, conv) })
+	for _, conv := range []instrument.Conventions{instrument.ConventionsRunway, instrument.ConventionsOTel} {
+		b.Run("conventions="+string(conv), func(b *testing.B) { benchStatsHandler(b, conv) })
 	}
 }
 
-func benchStatsHandler(b *testing.B, conv string) {
+func benchStatsHandler(b *testing.B, conv instrument.Conventions) {
 	m := newManual(b)
 	sh, err := NewServerHandler(WithMeterProvider(m.provider), WithConventions(conv))
 	if err != nil {

@@ -20,9 +20,12 @@ import (
 	"time"
 
 	"github.com/otel-runway/runway/instrument/internal/contract"
+	"github.com/otel-runway/runway/instrument/internal/names"
 	"github.com/otel-runway/runway/instrument/internal/timeweighted"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/rpcconv"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
@@ -30,14 +33,22 @@ import (
 
 // Attribute keys of the gRPC series, as named by the OpenTelemetry RPC
 // semantic conventions (semconv v1.43, where the RPC conventions are a
-// release candidate): rpc.system.name is always "grpc"; rpc.method is the
-// full method name "package.Service/Method" for methods the server has,
-// "_OTHER" for any other; rpc.response.status_code is the canonical name
-// of the gRPC status code ("OK", "CANCELLED", ...).
+// release candidate), on runway's instruments and on
+// rpc.server.call.duration alike: rpc.system.name is always "grpc";
+// rpc.method is the full method name "package.Service/Method" for methods
+// the server has, "_OTHER" for any other; rpc.response.status_code is the
+// canonical name of the gRPC status code ("OK", "CANCELLED", ...).
 const (
-	rpcSystemKey     = attribute.Key("rpc.system.name")
-	rpcMethodKey     = attribute.Key("rpc.method")
-	rpcStatusCodeKey = attribute.Key("rpc.response.status_code")
+	rpcSystemKey     = semconv.RPCSystemNameKey
+	rpcMethodKey     = semconv.RPCMethodKey
+	rpcStatusCodeKey = semconv.RPCResponseStatusCodeKey
+)
+
+// rpc.server.call.duration, read from the generated semantic conventions.
+var (
+	rpcDurationName        = rpcconv.ServerCallDuration{}.Name()
+	rpcDurationUnit        = rpcconv.ServerCallDuration{}.Unit()
+	rpcDurationDescription = rpcconv.ServerCallDuration{}.Description()
 )
 
 // grpcCodeNames are the canonical names of the gRPC status codes, indexed
@@ -70,16 +81,16 @@ func grpcCodeIndex(c codes.Code) int {
 //     reports one total.
 //   - runway.requests.in_flight_time: the request-seconds of the same
 //     RPCs (the time-weighted count; no by-route variant, since RPCs have
-//     no http.route).
+//     no http.route), unless WithoutInFlightTime.
 //   - runway.streams.in_flight: streaming RPCs, unless
-//     WithStreamsAsRequests.
+//     WithoutStreams.
 //   - runway.requests: finished RPCs (unary and streaming), with
 //     rpc.system.name "grpc", rpc.method and rpc.response.status_code.
 //   - runway.request.duration: the time gRPC measured from handing the RPC
 //     to the handler chain to its end, with rpc.system.name and rpc.method.
 //
-// These are the names of WithConventions("runway"), the default; with
-// "otel", rpc.server.call.duration (the OpenTelemetry RPC semantic
+// These are the names of instrument.ConventionsRunway, the default; with
+// instrument.ConventionsOTel, rpc.server.call.duration (the OpenTelemetry RPC semantic
 // conventions) replaces runway.requests and runway.request.duration, and
 // the in-flight instruments keep their runway names (the conventions have
 // no in-flight metric for RPCs).
@@ -116,7 +127,7 @@ func NewServerHandler(opts ...Option) (*ServerHandler, error) {
 	h := &ServerHandler{
 		epoch:             time.Now(),
 		methods:           newGRPCMethodTable(c),
-		streamsAsRequests: c.streamsAsRequests,
+		streamsAsRequests: c.noStreams,
 	}
 	if err := h.newInstruments(c); err != nil {
 		return nil, err
@@ -139,15 +150,17 @@ type ServerHandler struct {
 	tw    timeweighted.Counter
 
 	regs      contract.Registrations
+	closed    atomic.Bool // set by Close: nothing more is recorded
 	closeOnce sync.Once
 	closeErr  error
 
-	duration     metric.Float64Histogram // nil without runway names
-	otelDuration metric.Float64Histogram // rpc.server.call.duration, or nil
-	inflightTime metric.Float64ObservableCounter
+	duration     metric.Float64Histogram         // nil without runway names
+	otelDuration metric.Float64Histogram         // rpc.server.call.duration, or nil
+	inflightTime metric.Float64ObservableCounter // nil with WithoutInFlightTime
 	inflightObs  metric.Int64ObservableUpDownCounter
-	streamsObs   metric.Int64ObservableUpDownCounter
-	requests     metric.Int64ObservableCounter // nil without runway names
+	streamsObs   metric.Int64ObservableUpDownCounter // nil with WithoutStreams
+	requests     metric.Int64ObservableCounter       // nil without runway names
+	twWords      []uint64                            // scratch of collections, under methods.collectMu
 }
 
 var _ stats.Handler = (*ServerHandler)(nil)
@@ -156,48 +169,38 @@ func (h *ServerHandler) newInstruments(c *config) error {
 	meter := contract.Meter(c.provider)
 	var err error
 	if c.conv.Runway {
-		if h.duration, err = meter.Float64Histogram(contract.DurationName,
-			metric.WithUnit(contract.DurationUnit),
-			metric.WithDescription(contract.DurationDescription),
-			metric.WithExplicitBucketBoundaries(c.buckets...),
-		); err != nil {
-			return fmt.Errorf("runwaygrpc: creating %s: %w", contract.DurationName, err)
+		if h.duration, err = contract.NewDuration(meter, c.buckets); err != nil {
+			return fmt.Errorf("runwaygrpc: %w", err)
 		}
 	}
 	if c.conv.OTelDuration {
-		if h.otelDuration, err = meter.Float64Histogram(contract.RPCDurationName,
-			metric.WithUnit(contract.RPCDurationUnit),
-			metric.WithDescription(contract.RPCDurationDescription),
+		if h.otelDuration, err = meter.Float64Histogram(rpcDurationName,
+			metric.WithUnit(rpcDurationUnit),
+			metric.WithDescription(rpcDurationDescription),
 			metric.WithExplicitBucketBoundaries(c.buckets...),
 		); err != nil {
-			return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RPCDurationName, err)
+			return fmt.Errorf("runwaygrpc: creating %s: %w", rpcDurationName, err)
 		}
 	}
-	if h.inflightObs, err = meter.Int64ObservableUpDownCounter(contract.InFlightName,
-		metric.WithUnit(contract.RequestUnit),
-		metric.WithDescription(contract.InFlightDescription),
-	); err != nil {
-		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.InFlightName, err)
+	if h.inflightObs, err = contract.NewInFlight(meter); err != nil {
+		return fmt.Errorf("runwaygrpc: %w", err)
 	}
-	if h.inflightTime, err = meter.Float64ObservableCounter(contract.InFlightTimeName,
-		metric.WithUnit(contract.DurationUnit),
-		metric.WithDescription(contract.InFlightTimeDescription),
-	); err != nil {
-		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.InFlightTimeName, err)
+	observed := []metric.Observable{h.inflightObs}
+	if !c.noInflightTime {
+		if h.inflightTime, err = contract.NewInFlightTime(meter); err != nil {
+			return fmt.Errorf("runwaygrpc: %w", err)
+		}
+		observed = append(observed, h.inflightTime)
 	}
-	if h.streamsObs, err = meter.Int64ObservableUpDownCounter(contract.StreamsInFlightName,
-		metric.WithUnit(contract.StreamUnit),
-		metric.WithDescription(contract.StreamsInFlightDescription),
-	); err != nil {
-		return fmt.Errorf("runwaygrpc: creating %s: %w", contract.StreamsInFlightName, err)
+	if !c.noStreams {
+		if h.streamsObs, err = contract.NewStreamsInFlight(meter); err != nil {
+			return fmt.Errorf("runwaygrpc: %w", err)
+		}
+		observed = append(observed, h.streamsObs)
 	}
-	observed := []metric.Observable{h.inflightObs, h.inflightTime, h.streamsObs}
 	if c.conv.Runway {
-		if h.requests, err = meter.Int64ObservableCounter(contract.RequestsName,
-			metric.WithUnit(contract.RequestUnit),
-			metric.WithDescription(contract.RequestsDescription),
-		); err != nil {
-			return fmt.Errorf("runwaygrpc: creating %s: %w", contract.RequestsName, err)
+		if h.requests, err = contract.NewRequests(meter); err != nil {
+			return fmt.Errorf("runwaygrpc: %w", err)
 		}
 		observed = append(observed, h.requests)
 	}
@@ -207,13 +210,23 @@ func (h *ServerHandler) newInstruments(c *config) error {
 	return nil
 }
 
-// Close unregisters the handler's callback from its MeterProvider: its
-// asynchronous instruments are no longer reported and the handler can be
-// garbage collected once the server no longer holds it. RPCs that reach
-// the handler after Close are not recorded in the asynchronous
-// instruments. Close is idempotent.
+// Close ends the handler's reporting: it unregisters its callback from
+// its MeterProvider, so its asynchronous instruments are no longer
+// reported, and from then on it records nothing, synchronous instruments
+// (runway.request.duration, rpc.server.call.duration) included. RPCs
+// that start after Close are not measured; RPCs running at Close finish
+// unrecorded. The handler can be garbage collected once the server no
+// longer holds it. Close is idempotent.
+//
+// As with the HTTP middleware, a handler that closes while others on the
+// same MeterProvider go on takes its share out of the summed counters
+// (runway.requests, runway.requests.in_flight_time), which Prometheus
+// reads as a counter reset.
 func (h *ServerHandler) Close() error {
-	h.closeOnce.Do(func() { h.closeErr = h.regs.Unregister() })
+	h.closeOnce.Do(func() {
+		h.closed.Store(true)
+		h.closeErr = h.regs.Unregister()
+	})
 	return h.closeErr
 }
 
@@ -252,6 +265,9 @@ func (h *ServerHandler) state(ctx context.Context) *rpcState {
 
 // TagRPC attaches the RPC's state to its context.
 func (h *ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if h.closed.Load() {
+		return ctx // not measured: HandleRPC finds no state
+	}
 	return &rpcState{Context: ctx, owner: h, fullMethod: info.FullMethodName}
 }
 
@@ -274,7 +290,7 @@ func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		} else {
 			s.kind = rpcUnary
 			h.inflight.Add(1)
-			s.timed = h.tw.Start(timeweighted.Ticks(ev.BeginTime.Sub(h.epoch)))
+			s.timed = h.inflightTime != nil && h.tw.Start(timeweighted.Ticks(ev.BeginTime.Sub(h.epoch)))
 		}
 	case *stats.End:
 		if ev.Client {
@@ -287,13 +303,15 @@ func (h *ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		m := s.method
 		secs := ev.EndTime.Sub(ev.BeginTime).Seconds()
 		code := grpcCodeIndex(status.Code(ev.Error))
-		if h.duration != nil {
-			h.duration.Record(ctx, secs, m.recordOpts...)
+		if !h.closed.Load() {
+			if h.duration != nil {
+				h.duration.Record(ctx, secs, m.recordOpts...)
+			}
+			if h.otelDuration != nil {
+				h.otelDuration.Record(ctx, secs, m.otelOpts[code]...)
+			}
+			h.methods.count(m, code)
 		}
-		if h.otelDuration != nil {
-			h.otelDuration.Record(ctx, secs, m.otelOpts[code]...)
-		}
-		h.methods.count(m, code)
 		if s.kind == rpcStream {
 			h.streams.Add(-1)
 		} else {
@@ -318,13 +336,20 @@ func (h *ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
 // observe reports the asynchronous instruments.
 func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(h.inflightObs, h.inflight.Load())
-	o.ObserveInt64(h.streamsObs, h.streams.Load())
+	if h.streamsObs != nil {
+		o.ObserveInt64(h.streamsObs, h.streams.Load())
+	}
 	t := h.methods
 	t.collectMu.Lock()
 	defer t.collectMu.Unlock()
-	w := h.tw.Load() // before the clock read (timeweighted.Counter.Advance)
-	now := timeweighted.Ticks(time.Since(h.epoch))
-	o.ObserveFloat64(h.inflightTime, float64(h.tw.Advance(timeweighted.Value(w, now)))*timeweighted.TickSeconds)
+	if h.inflightTime != nil {
+		h.twWords = timeweighted.Collect(h.epoch, 1, func(int) *timeweighted.Counter { return &h.tw }, h.twWords,
+			func(i int, secs float64) {
+				if i < 0 {
+					o.ObserveFloat64(h.inflightTime, secs)
+				}
+			})
+	}
 	if h.requests == nil {
 		return nil
 	}
@@ -336,7 +361,7 @@ func (h *ServerHandler) observe(_ context.Context, o metric.Observer) error {
 			}
 			if m.countOpts[code] == nil {
 				m.countOpts[code] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(
-					rpcSystemKey.String("grpc"),
+					semconv.RPCSystemNameGRPC,
 					rpcMethodKey.String(m.name),
 					rpcStatusCodeKey.String(grpcCodeNames[code]),
 				))}
@@ -367,16 +392,16 @@ func newGRPCMethod(name string, otel bool) *grpcMethod {
 	m := &grpcMethod{
 		name: name,
 		recordOpts: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
-			rpcSystemKey.String("grpc"), rpcMethodKey.String(name),
+			semconv.RPCSystemNameGRPC, rpcMethodKey.String(name),
 		))},
 	}
 	if otel {
 		m.otelOpts = new([numGRPCCodes][]metric.RecordOption)
 		for code := range m.otelOpts {
 			attrs := []attribute.KeyValue{
-				contract.RPCSystemGRPC,
-				contract.RPCMethodKey.String(name),
-				contract.RPCResponseStatusCodeKey.String(grpcCodeNames[code]),
+				semconv.RPCSystemNameGRPC,
+				rpcMethodKey.String(name),
+				rpcStatusCodeKey.String(grpcCodeNames[code]),
 			}
 			if serverError(codes.Code(code)) {
 				attrs = append(attrs, contract.ErrorTypeKey.String(grpcCodeNames[code]))
@@ -400,16 +425,12 @@ func serverError(c codes.Code) bool {
 }
 
 // grpcMethodTable is the bounded set of methods of one stats handler,
-// keyed by full method name ("/package.Service/Method"). Lookups are
-// lock-free; learning a method replaces the map (copy on write).
+// keyed by full method name ("/package.Service/Method").
 type grpcMethodTable struct {
-	learn  bool
-	otel   bool // build the options of rpc.server.call.duration
-	max    int
-	other  *grpcMethod
-	byName atomic.Pointer[map[string]*grpcMethod]
-	list   atomic.Pointer[[]*grpcMethod]
-	mu     sync.Mutex
+	learn bool
+	names names.Table[grpcMethod]
+	other *grpcMethod
+	mu    sync.Mutex
 	// series counts the runway.requests series (method, code) begun,
 	// under mu; past contract.DefaultMaxSeries − 1 of them, RPCs of a new
 	// combination are counted in overflow, reported with
@@ -444,22 +465,14 @@ func (t *grpcMethodTable) count(m *grpcMethod, code int) {
 
 func newGRPCMethodTable(c *config) *grpcMethodTable {
 	otel := c.conv.OTelDuration
-	t := &grpcMethodTable{max: c.maxMethods, otel: otel, other: newGRPCMethod(contract.Other, otel)}
-	t.overflowOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
-	known := append(append([]string(nil), c.methods...), c.services...)
+	t := &grpcMethodTable{other: newGRPCMethod(contract.Other, otel)}
+	t.overflowOpt = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(contract.OverflowKey.Bool(true)))}
 	t.learn = c.methods == nil && c.services == nil
-	byName := make(map[string]*grpcMethod, len(known))
-	list := []*grpcMethod{t.other}
-	for _, full := range known {
-		if _, dup := byName[full]; dup {
-			continue
-		}
-		m := newGRPCMethod(full[1:], otel)
-		byName[full] = m
-		list = append(list, m)
+	t.names.Init(c.maxMethods, func(full string) *grpcMethod { return newGRPCMethod(full[1:], otel) })
+	t.names.Fixed("", t.other) // no full method name is ""
+	for _, full := range append(append([]string(nil), c.methods...), c.services...) {
+		t.names.Fixed(full, newGRPCMethod(full[1:], otel))
 	}
-	t.byName.Store(&byName)
-	t.list.Store(&list)
 	return t
 }
 
@@ -467,32 +480,16 @@ func newGRPCMethodTable(c *config) *grpcMethodTable {
 // handler: a known method, a newly learned one while learning and below
 // the bound, else the "_OTHER" entry.
 func (t *grpcMethodTable) dispatched(full string) *grpcMethod {
-	if m, ok := (*t.byName.Load())[full]; ok {
+	if m, ok := t.names.Find(full); ok {
 		return m
 	}
 	if !t.learn || !validFullMethod(full) {
 		return t.other
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	byName := *t.byName.Load()
-	if m, ok := byName[full]; ok {
+	if m, ok := t.names.Lookup(full); ok {
 		return m
 	}
-	list := *t.list.Load()
-	if len(list) > t.max { // the "_OTHER" entry does not count
-		return t.other
-	}
-	m := newGRPCMethod(full[1:], t.otel)
-	next := make(map[string]*grpcMethod, len(byName)+1)
-	for k, v := range byName {
-		next[k] = v
-	}
-	next[full] = m
-	nextList := append(list[:len(list):len(list)], m)
-	t.list.Store(&nextList)
-	t.byName.Store(&next)
-	return m
+	return t.other
 }
 
-func (t *grpcMethodTable) all() []*grpcMethod { return *t.list.Load() }
+func (t *grpcMethodTable) all() []*grpcMethod { return t.names.All() }

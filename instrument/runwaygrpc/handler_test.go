@@ -296,7 +296,7 @@ func TestGRPCStreams(t *testing.T) {
 		wantRequests, wantStreams int64
 	}{
 		{"kept out of the requests in flight", nil, 0, 1},
-		{"as requests", []Option{WithStreamsAsRequests(true)}, 1, 0},
+		{"as requests", []Option{WithoutStreams()}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManual(t)
@@ -329,8 +329,12 @@ func TestGRPCStreams(t *testing.T) {
 					t.Errorf("%s after the stream = %d, want 0", name, v)
 				}
 			}
-			sm, _ := findMetric(rm, streamsInFlightName)
-			if sm.Unit != "{stream}" || sm.Description != contract.StreamsInFlightDescription {
+			sm, ok := findMetric(rm, streamsInFlightName)
+			if tc.wantStreams == 0 {
+				if ok {
+					t.Errorf("%s created with WithoutStreams", streamsInFlightName)
+				}
+			} else if sm.Unit != "{stream}" || sm.Description != contract.StreamsInFlightDescription {
 				t.Errorf("%s unit %q description %q", streamsInFlightName, sm.Unit, sm.Description)
 			}
 		})
@@ -429,6 +433,10 @@ func TestGRPCInvalidOptions(t *testing.T) {
 		{"nil service", []Option{WithServices(&testpb.TestService_ServiceDesc, nil)}, "WithServices", "entry 1"},
 		{"zero max methods", []Option{WithMaxMethods(0)}, "WithMaxMethods", "0"},
 		{"unknown conventions", []Option{WithConventions("semconv")}, "WithConventions", `"semconv"`},
+		{"max methods with a fixed list", []Option{WithMethods("/a.B/C"), WithMaxMethods(10)}, "WithMaxMethods", "WithMethods"},
+		{"max methods with services", []Option{WithMaxMethods(10), WithServices(&testpb.TestService_ServiceDesc)}, "WithMaxMethods", "WithServices"},
+		{"buckets without a histogram", []Option{WithConventions(instrument.ConventionsOTelActive), WithDurationBuckets(1)}, "WithDurationBuckets", "otel-active"},
+		{"every bad option", []Option{WithMeterProvider(nil), WithMaxMethods(0), WithConventions("x")}, "WithMeterProvider", "WithConventions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := NewServerHandler(tc.opts...)
@@ -668,5 +676,101 @@ func TestSeriesBound(t *testing.T) {
 	}
 	if sum != int64(total) || overflow != int64(total-1999) {
 		t.Errorf("sum %d, overflow %d; want %d and %d", sum, overflow, total, total-1999)
+	}
+}
+
+// TestServerHandlerCloseStopsRecording closes a handler while an RPC is
+// running, then lets it finish and sends more through the same server:
+// the duration histograms stay at what was recorded before Close.
+func TestServerHandlerCloseStopsRecording(t *testing.T) {
+	m := newManual(t)
+	sh, err := NewServerHandler(WithMeterProvider(m.provider), WithConventions("both"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.StatsHandler(sh))
+	svc := newTestService()
+	testpb.RegisterTestServiceServer(srv, svc)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	client := testpb.NewTestServiceClient(conn)
+	ctx := t.Context()
+	for range 2 {
+		if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := make(chan error, 1)
+	go func() {
+		_, err := client.UnaryCall(withMode(ctx, "hold"), &testpb.SimpleRequest{})
+		held <- err
+	}()
+	<-svc.entered
+	counts := func() (runwayCount, otelCount uint64) {
+		rm := m.collect(t)
+		if dp, ok := histPoint(rm, durationName, rpcSystemKey.String("grpc"), rpcMethodKey.String(unaryMethod)); ok {
+			runwayCount = dp.Count
+		}
+		if mm, ok := findMetric(rm, rpcDurationName); ok {
+			for _, dp := range mm.Data.(metricdata.Histogram[float64]).DataPoints {
+				otelCount += dp.Count
+			}
+		}
+		return
+	}
+	if r, o := counts(); r != 2 || o != 2 {
+		t.Fatalf("before Close: duration counts %d (runway), %d (otel), want 2 and 2", r, o)
+	}
+	if err := sh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(svc.release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, o := counts(); r != 2 || o != 2 {
+		t.Errorf("after Close: duration counts %d (runway), %d (otel), want them to stay at 2: a closed handler records nothing", r, o)
+	}
+}
+
+// TestGRPCWithoutInFlightTime: the gRPC handler has the HTTP middleware's
+// opt-out of runway.requests.in_flight_time.
+func TestGRPCWithoutInFlightTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want bool
+	}{
+		{"default", nil, true},
+		{"off", []Option{WithoutInFlightTime()}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManual(t)
+			f := startGRPC(t, m.provider, tc.opts)
+			if _, err := f.client.UnaryCall(t.Context(), &testpb.SimpleRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			rm := m.collect(t)
+			if _, ok := findMetric(rm, inFlightTimeName); ok != tc.want {
+				t.Errorf("%s reported: %v, want %v", inFlightTimeName, ok, tc.want)
+			}
+			if v, _ := sumValue(rm, requestsName, rpcAttrs(unaryMethod, "OK")...); v != 1 {
+				t.Errorf("runway.requests = %d, want 1", v)
+			}
+		})
 	}
 }

@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts = append(opts, exporter.WithExportInterval(cfg.Interval))
 	}
 	if cfg.Conventions != "" {
-		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConventions(cfg.Conventions)))
+		opts = append(opts, exporter.WithInstrumentOptions(instrument.WithConventions(instrument.Conventions(cfg.Conventions))))
 	}
 	opts = append(opts, cfg.Options...)
 

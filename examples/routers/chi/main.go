@@ -3,9 +3,10 @@
 //
 //	go run . [-addr 127.0.0.1:8080]    # then: curl localhost:8080/items/42; curl localhost:8080/metrics
 //
-// The middleware is installed with Router.Use, inside chi's Mux: chi has
-// put its RouteContext into the request by then and fills the pattern in
-// while it routes, so WithRouteFunc reads it once the handler returns.
+// The middleware is installed with Router.Use, inside chi's Mux: chi sets
+// the request's Pattern to the route pattern when it routes (as net/http's
+// ServeMux does), on the request the middleware holds, and runway reads it
+// once the handler returns. No route option is needed.
 package main
 
 import (
@@ -22,21 +23,11 @@ import (
 	"github.com/otel-runway/runway/instrument"
 )
 
-// chiRoute is the route of a request that went through a chi Mux: its
-// route pattern, "" when no route matched.
-func chiRoute(r *http.Request) string {
-	if rctx := chi.RouteContext(r.Context()); rctx != nil {
-		return rctx.RoutePattern()
-	}
-	return ""
-}
-
 // newRouter returns the application: a chi router measured by runway on
 // exp's MeterProvider, serving exp's metrics on /metrics.
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithRouteFunc(chiRoute),
 	)
 	if err != nil {
 		return nil, err

@@ -4,10 +4,13 @@
 //	go run . [-addr 127.0.0.1:8080]    # then: curl localhost:8080/items/42; curl localhost:8080/metrics
 //
 // echo is not a chain of net/http middlewares: it keeps the matched route
-// in its own echo.Context, which is gone when the router returns. So the
-// runway middleware wraps the whole echo instance (with WithSetRoute), and
-// a one-line echo middleware hands c.Path() to instrument.SetRoute through
-// c.Response(), which unwraps to the runway middleware's writer.
+// in its own echo.Context, which is gone when the router returns, and
+// which the *http.Request does not reach (so a route function,
+// instrument.WithRouteFunc, cannot read it). So the runway middleware
+// wraps the whole echo instance, and a one-line echo middleware copies
+// c.Path() into the request's Pattern, where net/http's ServeMux puts its
+// own pattern and where runway reads the route once the router returns.
+// echo hands its handlers the very *http.Request it was given.
 package main
 
 import (
@@ -24,12 +27,14 @@ import (
 )
 
 // runwayRoute reports the route echo matched to the runway middleware
-// wrapping the router. Installed with Echo.Use, it runs after routing, so
-// c.Path() is the route's path; for a request that matched nothing echo
-// v4 leaves it empty, which leaves "_OTHER". It does not allocate.
+// wrapping the router, in r.Pattern. Installed with Echo.Use, it runs
+// after routing, so c.Path() is the route's path; for a request that
+// matched nothing echo v4 leaves it empty: no http.route. It does not
+// allocate. Install it first, before any middleware that replaces the
+// request.
 func runwayRoute(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		instrument.SetRoute(c.Response(), c.Path())
+		c.Request().Pattern = c.Path()
 		return next(c)
 	}
 }
@@ -39,7 +44,6 @@ func runwayRoute(next echo.HandlerFunc) echo.HandlerFunc {
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithSetRoute(true),
 	)
 	if err != nil {
 		return nil, err

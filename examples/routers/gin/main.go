@@ -4,10 +4,13 @@
 //	go run . [-addr 127.0.0.1:8080]    # then: curl localhost:8080/items/42; curl localhost:8080/metrics
 //
 // gin is not a chain of net/http middlewares: it keeps the matched route
-// in its own gin.Context, which is gone when the engine returns. So the
-// runway middleware wraps the whole engine (with WithSetRoute), and a
-// one-line gin middleware hands c.FullPath() to instrument.SetRoute
-// through c.Writer, which unwraps to the runway middleware's writer.
+// in its own gin.Context, which is gone when the engine returns, and
+// which the *http.Request does not reach (so a route function,
+// instrument.WithRouteFunc, cannot read it). So the runway middleware
+// wraps the whole engine, and a one-line gin middleware copies
+// c.FullPath() into the request's Pattern, where net/http's ServeMux puts
+// its own pattern and where runway reads the route once the engine
+// returns. gin hands its handlers the very *http.Request it was given.
 package main
 
 import (
@@ -24,11 +27,12 @@ import (
 )
 
 // runwayRoute reports the route gin matched to the runway middleware
-// wrapping the engine ("" when none matched, which leaves "_OTHER"). gin
-// has matched the route before any of its middlewares runs, so the route
-// is reported even if a handler later panics. It does not allocate.
+// wrapping the engine, in r.Pattern ("" when none matched: no http.route).
+// gin has matched the route before any of its middlewares runs, so the
+// route is reported even if a handler later panics. It does not allocate.
+// Install it first, before any middleware that replaces c.Request.
 func runwayRoute(c *gin.Context) {
-	instrument.SetRoute(c.Writer, c.FullPath())
+	c.Request.Pattern = c.FullPath()
 	c.Next()
 }
 
@@ -37,7 +41,6 @@ func runwayRoute(c *gin.Context) {
 func newRouter(exp *exporter.Exporter) (http.Handler, error) {
 	mw, err := instrument.NewMiddleware(
 		instrument.WithMeterProvider(exp.MeterProvider()),
-		instrument.WithSetRoute(true),
 	)
 	if err != nil {
 		return nil, err

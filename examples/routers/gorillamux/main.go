@@ -8,7 +8,8 @@
 // middlewares after matching, with the route in the request, and
 // WithRouteFunc reads it once the handler returns. mux runs them only for
 // matched routes, so the router's NotFoundHandler is wrapped too: requests
-// that match nothing are measured under http.route "_OTHER".
+// that match nothing are measured without http.route. gorilla/mux does not
+// set the request's Pattern, so the route function is needed here.
 package main
 
 import (

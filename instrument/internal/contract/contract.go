@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,8 +21,47 @@ import (
 // and gRPC alike, so that instruments of one name merge into one metric.
 const ScopeName = "github.com/otel-runway/runway/instrument"
 
-// Version is the instrumentation scope version.
-const Version = "0.1.0"
+// Module is the path of the Go module that holds runway's packages.
+const Module = "github.com/otel-runway/runway"
+
+// DevelVersion is the scope version when the binary records no version of
+// Module: a build inside the module itself, a replace directive pointing
+// at a directory, or a binary built without module support. It is the
+// value the go command gives a main module built from a working tree.
+const DevelVersion = "(devel)"
+
+// Version returns the instrumentation scope version: the version of Module
+// that the binary was built with, as runtime/debug.ReadBuildInfo reports it
+// (for example "v0.3.1", or a pseudo-version), else DevelVersion.
+var Version = sync.OnceValue(func() string { return ModuleVersion(debug.ReadBuildInfo()) })
+
+// ModuleVersion returns the version of Module recorded in bi: the main
+// module's version when Module is the main module, else the version of the
+// dependency (of its replacement, if replaced by another module version).
+// It returns DevelVersion when bi is not ok, when Module is not in it,
+// or when its version is empty or "(devel)".
+func ModuleVersion(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return DevelVersion
+	}
+	v := ""
+	if bi.Main.Path == Module {
+		v = bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path != Module {
+			continue
+		}
+		v = d.Version
+		if d.Replace != nil {
+			v = d.Replace.Version // "" for a directory
+		}
+	}
+	if v == "" {
+		return DevelVersion
+	}
+	return v
+}
 
 // Other is the value recorded for a method, route or RPC method outside
 // the known or bounded set.
@@ -107,7 +148,7 @@ func Meter(mp metric.MeterProvider) metric.Meter {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	return mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+	return mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
 }
 
 // Registrations collects the callback registrations of one middleware or

@@ -3,21 +3,11 @@ package contract
 import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/semconv/v1.43.0/httpconv"
-	"go.opentelemetry.io/otel/semconv/v1.43.0/rpcconv"
 )
 
-// The values of WithConventions (and of the exporter's
-// RUNWAY_METRICS_CONVENTIONS).
-const (
-	ConventionsRunway     = "runway"
-	ConventionsOTel       = "otel"
-	ConventionsBoth       = "both"
-	ConventionsOTelActive = "otel-active"
-)
-
-// Conventions is a resolved conventions choice: which families of
+// Families is a resolved conventions choice: which families of
 // instruments a middleware or handler creates.
-type Conventions struct {
+type Families struct {
 	// Runway: runway.requests.in_flight, runway.requests and
 	// runway.request.duration.
 	Runway bool
@@ -28,25 +18,29 @@ type Conventions struct {
 	OTelDuration bool
 }
 
-// ParseConventions resolves the value of the option WithConventions of
-// package pkg; an unknown value is an error that names the option.
-func ParseConventions(pkg, s string) (Conventions, error) {
-	switch s {
-	case ConventionsRunway:
-		return Conventions{Runway: true}, nil
-	case ConventionsOTel:
-		return Conventions{OTel: true, OTelDuration: true}, nil
-	case ConventionsBoth:
-		return Conventions{Runway: true, OTel: true, OTelDuration: true}, nil
-	case ConventionsOTelActive:
-		return Conventions{OTel: true}, nil
+// ConventionNames lists the conventions, for error messages.
+const ConventionNames = `"runway", "otel", "both" or "otel-active"`
+
+// ParseFamilies resolves a conventions name ("runway", "otel", "both",
+// "otel-active"); ok is false for any other.
+func ParseFamilies(name string) (_ Families, ok bool) {
+	switch name {
+	case "runway":
+		return Families{Runway: true}, true
+	case "otel":
+		return Families{OTel: true, OTelDuration: true}, true
+	case "both":
+		return Families{Runway: true, OTel: true, OTelDuration: true}, true
+	case "otel-active":
+		return Families{OTel: true}, true
 	}
-	return Conventions{}, OptionError(pkg, "WithConventions",
-		`%q is not one of "runway", "otel", "both" or "otel-active"`, s)
+	return Families{}, false
 }
 
-// The OpenTelemetry semantic conventions (the version the SDK's resource
-// uses), read from the generated packages.
+// The OpenTelemetry HTTP semantic conventions (the version the SDK's
+// resource uses), read from the generated package. The RPC conventions
+// live in package runwaygrpc, so that an HTTP-only program does not
+// compile them.
 var (
 	ActiveRequestsName        = httpconv.ServerActiveRequests{}.Name()
 	ActiveRequestsUnit        = httpconv.ServerActiveRequests{}.Unit()
@@ -55,10 +49,6 @@ var (
 	HTTPDurationName        = httpconv.ServerRequestDuration{}.Name()
 	HTTPDurationUnit        = httpconv.ServerRequestDuration{}.Unit()
 	HTTPDurationDescription = httpconv.ServerRequestDuration{}.Description()
-
-	RPCDurationName        = rpcconv.ServerCallDuration{}.Name()
-	RPCDurationUnit        = rpcconv.ServerCallDuration{}.Unit()
-	RPCDurationDescription = rpcconv.ServerCallDuration{}.Description()
 )
 
 // Attribute keys of the semantic conventions that runway's own series do
@@ -68,9 +58,4 @@ const (
 	ErrorTypeKey              = semconv.ErrorTypeKey
 	NetworkProtocolNameKey    = semconv.NetworkProtocolNameKey
 	NetworkProtocolVersionKey = semconv.NetworkProtocolVersionKey
-	RPCMethodKey              = semconv.RPCMethodKey
-	RPCResponseStatusCodeKey  = semconv.RPCResponseStatusCodeKey
 )
-
-// RPCSystemGRPC is rpc.system.name=grpc.
-var RPCSystemGRPC = semconv.RPCSystemNameGRPC

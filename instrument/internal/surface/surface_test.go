@@ -187,6 +187,48 @@ func TestDependencies(t *testing.T) {
 	}
 }
 
+// forbidden are packages that a library package must not compile in
+// (directly or not), by the part of their import path that names them:
+// an HTTP-only program compiles neither gRPC nor the RPC semantic
+// conventions. go list -deps is checked package by package, since one
+// module (go.opentelemetry.io/otel) holds both what package instrument
+// needs and what it must not pull in.
+var forbidden = map[string][]string{
+	"instrument": {"/rpcconv", "google.golang.org/", "go.opentelemetry.io/otel/sdk"},
+	"runwaygrpc": {"go.opentelemetry.io/otel/sdk"},
+}
+
+// TestForbiddenPackages fails when a library package depends on a
+// package it must not compile in.
+func TestForbiddenPackages(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	for _, lib := range libraries {
+		bad := forbidden[lib.name]
+		if len(bad) == 0 {
+			continue
+		}
+		t.Run(lib.name, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".")
+			cmd.Dir = lib.dir
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list: %v", err)
+			}
+			pkgs := strings.Fields(string(out))
+			for _, p := range pkgs {
+				for _, b := range bad {
+					if strings.Contains(p, b) {
+						t.Errorf("package %s depends on %s (matching %q), which it must not compile in", lib.name, p, b)
+					}
+				}
+			}
+			t.Logf("%d packages outside the standard library", len(pkgs))
+		})
+	}
+}
+
 // TestNoGRPCInInstrument states the reason package instrument exists
 // apart from runwaygrpc: an HTTP-only program compiles no gRPC and no
 // protobuf.

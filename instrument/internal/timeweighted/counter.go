@@ -125,3 +125,26 @@ func (c *Counter) Advance(v uint64) uint64 {
 	c.total += d
 	return c.total
 }
+
+// Collect reads n counters at one instant, for one collection: it loads
+// every counter's word, then reads the clock once (so each reading is
+// exact, see Advance), folds each reading into its counter's total and
+// passes the totals, in request-seconds, to report. counter(i) returns
+// the i-th counter; the totals of all of them are reported last, as
+// report(-1, sum). words is scratch space, returned for reuse. Calls
+// must not overlap for one counter.
+func Collect(epoch time.Time, n int, counter func(i int) *Counter, words []uint64, report func(i int, seconds float64)) []uint64 {
+	words = words[:0]
+	for i := range n {
+		words = append(words, counter(i).Load())
+	}
+	now := Ticks(time.Since(epoch))
+	var total uint64
+	for i := range n {
+		v := counter(i).Advance(Value(words[i], now))
+		total += v
+		report(i, float64(v)*TickSeconds)
+	}
+	report(-1, float64(total)*TickSeconds)
+	return words
+}
