@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc/codes"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
@@ -27,12 +28,15 @@ func TestGRPCConventionsOTel(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("RPC error %v, want UNAVAILABLE", err)
 	}
-	families := s.scrape(t)
+	// The server's stats handler sees an RPC's end after the client has
+	// its response: wait until both calls are recorded.
 	const name = "rpc_server_call_duration_seconds"
-	mf, ok := families[name]
-	if !ok {
-		t.Fatalf("no %s in scrape", name)
-	}
+	var families map[string]*dto.MetricFamily
+	waitFor(t, "both calls recorded", func() bool {
+		families = s.scrape(t)
+		return len(families[name].GetMetric()) == 2
+	})
+	mf := families[name]
 	method := strings.TrimPrefix(unaryMethod, "/")
 	got := map[string]map[string]string{}
 	for _, m := range mf.GetMetric() {
