@@ -18,11 +18,10 @@ func (c *config) envConventions(env environ) error {
 	if v == "" {
 		return nil
 	}
-	switch v {
-	case "runway", "otel", "both", "otel-active": // instrument.WithConventions' values
-	default:
+	conv, err := instrument.ParseConventions(v)
+	if err != nil {
 		return envError(envConventions, v, "want runway, otel, both or otel-active")
 	}
-	c.instrumentOpts = append([]instrument.Option{instrument.WithConventions(instrument.Conventions(v))}, c.instrumentOpts...)
+	c.instrumentOpts = append([]instrument.Option{instrument.WithConventions(conv)}, c.instrumentOpts...)
 	return nil
 }

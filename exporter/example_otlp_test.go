@@ -40,7 +40,7 @@ func ExampleWithOTLPProtocol() {
 	ctx := context.Background()
 	e, err := exporter.New(ctx,
 		exporter.WithOTLP(receiver.URL),
-		exporter.WithOTLPProtocol("http/protobuf"),
+		exporter.WithOTLPProtocol(exporter.ProtocolHTTPProtobuf),
 		exporter.WithServiceName("shop"),
 		exporter.WithExportInterval(time.Hour), // here: push only at Shutdown
 	)

@@ -297,22 +297,34 @@ type otlpSettings struct {
 	temporality string
 }
 
-// WithOTLPProtocol chooses the OTLP transport: "grpc" (OTLP/gRPC) or
-// "http/protobuf" (OTLP/HTTP with binary protobuf bodies, which is what
-// Prometheus' own OTLP receiver and many vendors accept). It takes effect
-// when OTLP is enabled ([WithOTLP] or OTEL_METRICS_EXPORTER).
+// Protocol is an OTLP transport, named as OTEL_EXPORTER_OTLP_PROTOCOL
+// names it.
+type Protocol string
+
+// The OTLP transports runway sends.
+const (
+	// ProtocolGRPC is OTLP/gRPC.
+	ProtocolGRPC Protocol = "grpc"
+	// ProtocolHTTPProtobuf is OTLP/HTTP with binary protobuf bodies, what
+	// Prometheus' own OTLP receiver and many vendors accept.
+	ProtocolHTTPProtobuf Protocol = "http/protobuf"
+)
+
+// WithOTLPProtocol chooses the OTLP transport: [ProtocolGRPC] or
+// [ProtocolHTTPProtobuf]. It takes effect when OTLP is enabled ([WithOTLP]
+// or OTEL_METRICS_EXPORTER).
 //
 // Default: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, else
 // OTEL_EXPORTER_OTLP_PROTOCOL, else "grpc" (runway's default since its first
 // release; the OpenTelemetry specification's default is http/protobuf).
 // Any other value, "http/json" included, is a construction error.
-func WithOTLPProtocol(protocol string) Option {
+func WithOTLPProtocol(protocol Protocol) Option {
 	return optionFunc(func(c *config) {
-		if protocol != protocolGRPC && protocol != protocolHTTP {
-			c.invalid("WithOTLPProtocol", "protocol %q: want grpc or http/protobuf", protocol)
+		if protocol != ProtocolGRPC && protocol != ProtocolHTTPProtobuf {
+			c.invalid("WithOTLPProtocol", "protocol %.64q: want grpc or http/protobuf", protocol)
 			return
 		}
-		c.o.protocol = protocol
+		c.o.protocol = string(protocol)
 	})
 }
 
@@ -331,17 +343,28 @@ func WithOTLPHeaders(headers map[string]string) Option {
 	return optionFunc(func(c *config) { c.o.headers, c.o.headersSet = headers, true })
 }
 
-// WithTemporalityPreference chooses the temporality of OTLP exports, with
-// the OpenTelemetry specification's meaning:
-//
-//   - "cumulative": every instrument sends its total since the start. An
-//     export that fails is made good by the next one.
-//   - "delta": counters (synchronous and observable) and histograms send
-//     what happened since the last export; up-down counters, runway's
-//     requests in flight among them, stay cumulative, so their value is
-//     still the absolute number. A failed export loses its interval.
-//   - "lowmemory": synchronous counters and histograms send deltas; the
-//     observable counters and up-down counters stay cumulative.
+// Temporality is an OTLP temporality preference, named as
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE names it.
+type Temporality string
+
+// The temporality preferences of the OpenTelemetry specification.
+const (
+	// TemporalityCumulative: every instrument sends its total since the
+	// start. An export that fails is made good by the next one.
+	TemporalityCumulative Temporality = "cumulative"
+	// TemporalityDelta: counters (synchronous and observable) and
+	// histograms send what happened since the last export; up-down
+	// counters, runway's requests in flight among them, stay cumulative, so
+	// their value is still the absolute number. A failed export loses its
+	// interval.
+	TemporalityDelta Temporality = "delta"
+	// TemporalityLowMemory: synchronous counters and histograms send
+	// deltas; the observable counters and up-down counters stay cumulative.
+	TemporalityLowMemory Temporality = "lowmemory"
+)
+
+// WithTemporalityPreference chooses the temporality of OTLP exports:
+// [TemporalityCumulative], [TemporalityDelta] or [TemporalityLowMemory].
 //
 // Prometheus needs cumulative values: behind a delta exporter put the
 // collector's deltatocumulative processor (see docs/collector.md). The
@@ -349,13 +372,16 @@ func WithOTLPHeaders(headers map[string]string) Option {
 //
 // Default: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else
 // cumulative. Any other value is a construction error.
-func WithTemporalityPreference(preference string) Option {
+func WithTemporalityPreference(preference Temporality) Option {
 	return optionFunc(func(c *config) {
-		if temporality(preference) == nil {
-			c.invalid("WithTemporalityPreference", "%q: want cumulative, delta or lowmemory", preference)
+		preference := Temporality(strings.ToLower(string(preference))) // as the variable: any case
+		switch preference {
+		case TemporalityCumulative, TemporalityDelta, TemporalityLowMemory:
+		default:
+			c.invalid("WithTemporalityPreference", "%.64q: want cumulative, delta or lowmemory", preference)
 			return
 		}
-		c.o.temporality = preference
+		c.o.temporality = string(preference)
 	})
 }
 

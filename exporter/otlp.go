@@ -33,8 +33,8 @@ const (
 	envOTLPProtocol        = envOTLP + "PROTOCOL"
 	envOTLPMetricsProtocol = envOTLPMetrics + "PROTOCOL"
 
-	protocolGRPC = "grpc"
-	protocolHTTP = "http/protobuf"
+	protocolGRPC = string(ProtocolGRPC)
+	protocolHTTP = string(ProtocolHTTPProtobuf)
 )
 
 // otlpChecks are the rules the SDK's reading of each OTLP variable implies

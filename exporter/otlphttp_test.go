@@ -332,7 +332,7 @@ func TestOTLPTemporality(t *testing.T) {
 			r := startHTTPReceiver(t, "127.0.0.1:0", nil)
 			opts := []Option{WithOTLP("http://" + r.addr), WithOTLPProtocol("http/protobuf"), WithExportInterval(time.Hour)}
 			if tc.opt {
-				opts = append(opts, noEnv, WithTemporalityPreference(tc.pref))
+				opts = append(opts, noEnv, WithTemporalityPreference(Temporality(tc.pref)))
 			} else {
 				opts = append(opts, setEnv(t, map[string]string{envTemporalityPreference: tc.pref}))
 			}
@@ -558,7 +558,7 @@ func TestOTLPTimeoutVariable(t *testing.T) {
 			t.Run(protocol+" "+name, func(t *testing.T) {
 				hole := newBlackhole(t)
 				e, err := New(context.Background(), setEnv(t, map[string]string{name: "300"}),
-					WithOTLP(hole.ln.Addr().String()), WithOTLPProtocol(protocol), WithExportInterval(2*time.Second))
+					WithOTLP(hole.ln.Addr().String()), WithOTLPProtocol(Protocol(protocol)), WithExportInterval(2*time.Second))
 				if err != nil {
 					t.Fatal(err)
 				}

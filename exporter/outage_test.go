@@ -132,7 +132,7 @@ func collectorOutage(t *testing.T, protocol string) {
 
 	hole := newBlackhole(t)
 	addr := hole.ln.Addr().String()
-	withOTLP, err := New(context.Background(), noEnv, WithOTLP(addr), WithOTLPProtocol(protocol), WithExportInterval(interval), WithServiceInstanceID("outage"))
+	withOTLP, err := New(context.Background(), noEnv, WithOTLP(addr), WithOTLPProtocol(Protocol(protocol)), WithExportInterval(interval), WithServiceInstanceID("outage"))
 	if err != nil {
 		t.Fatal(err)
 	}

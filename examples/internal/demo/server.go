@@ -90,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts = append(opts, exporter.WithPrometheus(), exporter.WithOTLP(cfg.OTLPEndpoint))
 	}
 	if cfg.OTLPProtocol != "" {
-		opts = append(opts, exporter.WithOTLPProtocol(cfg.OTLPProtocol))
+		opts = append(opts, exporter.WithOTLPProtocol(exporter.Protocol(cfg.OTLPProtocol)))
 	}
 	if cfg.Interval > 0 {
 		opts = append(opts, exporter.WithExportInterval(cfg.Interval))
