@@ -50,12 +50,21 @@ type Listener struct {
 	closeErr  error
 }
 
-// NewListener wraps ln, with its instruments created from mp (the global
-// provider, otel.GetMeterProvider(), when mp is nil). They are reported
-// until Close. A nil ln is an error that wraps ErrInvalidOption.
+// NewListener wraps ln, with its instruments created from mp. They are
+// reported until Close. A nil ln or a nil mp is an error that wraps
+// ErrInvalidOption, as WithMeterProvider(nil) is: pass
+// otel.GetMeterProvider() for the global provider. Both errors are
+// reported together.
 func NewListener(ln net.Listener, mp metric.MeterProvider) (*Listener, error) {
+	var errs []error
 	if ln == nil {
-		return nil, fmt.Errorf("instrument: NewListener: nil listener: %w", ErrInvalidOption)
+		errs = append(errs, fmt.Errorf("instrument: NewListener: nil listener: %w", ErrInvalidOption))
+	}
+	if mp == nil {
+		errs = append(errs, fmt.Errorf("instrument: NewListener: nil MeterProvider (pass otel.GetMeterProvider() for the global one): %w", ErrInvalidOption))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	meter := contract.Meter(mp)
 	l := &Listener{ln: ln}

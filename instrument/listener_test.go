@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/metric"
@@ -133,9 +134,35 @@ func TestListenerScrape(t *testing.T) {
 	}
 }
 
+// TestListenerNil: a nil listener and a nil MeterProvider are both
+// construction errors naming what is nil, as WithMeterProvider(nil) is,
+// not a silent fall-back to the global provider.
 func TestListenerNil(t *testing.T) {
-	if _, err := NewListener(nil, nil); !errors.Is(err, ErrInvalidOption) {
-		t.Fatalf("err = %v, want ErrInvalidOption", err)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for name, tc := range map[string]struct {
+		ln    net.Listener
+		mp    metric.MeterProvider
+		names []string
+	}{
+		"nil listener":       {nil, noop.NewMeterProvider(), []string{"nil listener"}},
+		"nil provider":       {raw, nil, []string{"nil MeterProvider"}},
+		"nil both, reported": {nil, nil, []string{"nil listener", "nil MeterProvider"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l, err := NewListener(tc.ln, tc.mp)
+			if !errors.Is(err, ErrInvalidOption) || l != nil {
+				t.Fatalf("NewListener = %v, %v; want nil, ErrInvalidOption", l, err)
+			}
+			for _, n := range tc.names {
+				if !strings.Contains(err.Error(), n) {
+					t.Errorf("error %q does not name %q", err, n)
+				}
+			}
+		})
 	}
 }
 
