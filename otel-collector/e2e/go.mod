@@ -12,6 +12,7 @@ require (
 
 require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/otel-runway/runway v0.0.0-00010101000000-000000000000
 	github.com/pandatix/go-abnf v0.5.3 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
