@@ -261,9 +261,17 @@ func checkMonitor(t *testing.T, objs []any, path scalequery.Path, monitor, names
 
 // TestChartRulesAndDashboard: the PrometheusRule carries the groups of
 // examples/prometheus/rules.yml and the ConfigMap the dashboard of
-// examples/dashboard, unchanged; both can be turned off.
+// examples/dashboard, unchanged; both can be turned off; the extra labels
+// of the rules and the monitor are applied.
 func TestChartRulesAndDashboard(t *testing.T) {
-	objs := decodeManifest(t, render(t, map[string]any{"deployment": "checkout", "rules": map[string]any{"labels": map[string]any{"release": "kps"}}}))
+	objs := decodeManifest(t, render(t, map[string]any{
+		"deployment":    "checkout",
+		"rules":         map[string]any{"labels": map[string]any{"release": "kps"}},
+		"monitorLabels": map[string]any{"release": "kps"},
+	}))
+	if pm := only[*monitoringv1.PodMonitor](t, objs); pm.Labels["release"] != "kps" {
+		t.Errorf("monitorLabels not applied: %v", pm.Labels)
+	}
 	rulesFile, err := os.ReadFile(filepath.Join("..", "..", "prometheus", "rules.yml"))
 	if err != nil {
 		t.Fatal(err)
