@@ -34,6 +34,9 @@ type Target struct {
 	Series []map[string]string `json:"series"`
 }
 
+// setNameValidation sets Prometheus' process-wide name validation scheme once.
+var setNameValidation sync.Once
+
 // Scrape applies the scrape configs (the YAML of ScrapeConfigs) to the
 // discovered target groups with Prometheus' own code: config.Load reads them
 // (the kubernetes_sd_configs, which need an API server, are replaced by the
@@ -64,8 +67,11 @@ func Scrape(ctx context.Context, scrapeConfigs []byte, groups map[string][]*targ
 		return nil, err
 	}
 	// Prometheus' main sets this process-wide default before it loads a
-	// configuration; config.Load refuses to run without it.
-	model.NameValidationScheme = model.UTF8Validation //nolint:staticcheck // what Prometheus v0.305.0 requires
+	// configuration; config.Load refuses to run without it. Set once, so
+	// that concurrent calls do not race on it.
+	setNameValidation.Do(func() {
+		model.NameValidationScheme = model.UTF8Validation //nolint:staticcheck // what Prometheus v0.305.0 requires
+	})
 	cfg, err := config.Load(string(raw), slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, fmt.Errorf("config.Load: %w", err)
